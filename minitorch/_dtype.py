@@ -1,0 +1,165 @@
+"""dtypes and PyTorch's type-promotion rules.
+
+A ``dtype`` is a small immutable object (``minitorch.float32`` ...) that knows its NumPy
+equivalent.  Promotion follows PyTorch: categories bool < integer < floating; a Python
+scalar or a zero-dim tensor only lifts the category, never the width, of a dimensioned
+tensor (``int64_tensor + 2.5 -> float32``, ``float32_tensor + float64_scalar -> float32``).
+"""
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+__all__ = ["dtype", "float32", "float64", "int64", "int32", "bool", "get_default_dtype",
+           "set_default_dtype", "promote_types", "result_type"]
+
+_builtin_bool = builtins.bool
+_builtin_int = builtins.int
+_builtin_float = builtins.float
+
+
+class dtype:
+    __slots__ = ("name", "np", "category", "itemsize", "is_floating_point", "is_signed", "_rank")
+
+    # category: 0 bool, 1 integer, 2 floating
+    def __init__(self, name: str, np_dtype, category: int, rank: int):
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.category = category
+        self.itemsize = self.np.itemsize
+        self.is_floating_point = category == 2
+        self.is_signed = category != 0
+        self._rank = rank
+
+    def __repr__(self) -> str:
+        return f"minitorch.{self.name}"
+
+    def __reduce__(self):
+        return self.name
+
+
+float32 = dtype("float32", np.float32, 2, 5)
+float64 = dtype("float64", np.float64, 2, 6)
+int32 = dtype("int32", np.int32, 1, 2)
+int64 = dtype("int64", np.int64, 1, 3)
+bool = dtype("bool", np.bool_, 0, 0)  # noqa: A001  (shadows builtin on purpose: torch.bool)
+
+# aliases PyTorch users type
+float = float32  # noqa: A001
+double = float64
+long = int64
+int = int32  # noqa: A001
+
+ALL_DTYPES = (float32, float64, int32, int64, bool)
+_BY_NP = {d.np: d for d in ALL_DTYPES}
+_BY_NAME = {d.name: d for d in ALL_DTYPES}
+_BY_NAME.update({"float": float32, "double": float64, "long": int64, "int": int32})
+
+_default_float = float32
+
+
+def get_default_dtype() -> dtype:
+    return _default_float
+
+
+def set_default_dtype(d: dtype) -> None:
+    global _default_float
+    if d not in (float32, float64):
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _default_float = d
+
+
+def from_numpy_dtype(npd) -> dtype:
+    """Map a NumPy dtype onto ours; narrower/other types raise a clear TypeError."""
+    d = _BY_NP.get(npd)
+    if d is None:
+        npd = np.dtype(npd)
+        d = _BY_NP.get(npd)
+        if d is None:
+            if npd.kind == "f":
+                return float64 if npd.itemsize > 4 else float32
+            if npd.kind in "iu":
+                return int64 if npd.itemsize >= 4 else int32
+            raise TypeError(f"can't convert np.ndarray of type numpy.{npd}. The only supported types "
+                            "are: float64, float32, int64, int32, and bool.")
+    return d
+
+
+def to_dtype(d) -> dtype:
+    """Accept a minitorch dtype, a NumPy dtype, a Python type or a name."""
+    if isinstance(d, dtype):
+        return d
+    if d is _builtin_bool:
+        return bool
+    if d is _builtin_float:
+        return float64
+    if d is _builtin_int:
+        return int64
+    if isinstance(d, str) and d in _BY_NAME:
+        return _BY_NAME[d]
+    try:
+        return from_numpy_dtype(np.dtype(d))
+    except TypeError:
+        raise TypeError(f"invalid dtype {d!r}; expected one of minitorch.float32, float64, "
+                        "int64, int32, bool") from None
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    """The smallest dtype both ``a`` and ``b`` convert to (torch.promote_types)."""
+    if a is b:
+        return a
+    if a.category != b.category:
+        return a if a.category > b.category else b
+    return a if a._rank >= b._rank else b
+
+
+def scalar_dtype(x) -> dtype:
+    """The dtype a Python scalar takes on its own (torch.tensor(x).dtype)."""
+    if isinstance(x, _builtin_bool) or isinstance(x, np.bool_):
+        return bool
+    if isinstance(x, (_builtin_int, np.integer)):
+        return int64
+    return _default_float
+
+
+def _category_of_scalar(x) -> int:
+    if isinstance(x, (_builtin_bool, np.bool_)):
+        return 0
+    if isinstance(x, (_builtin_int, np.integer)):
+        return 1
+    return 2
+
+
+def result_type(*operands) -> dtype:
+    """torch.result_type for tensors and Python scalars.
+
+    Priority: dimensioned tensors, then zero-dim tensors, then Python scalars.  A lower
+    priority operand only matters if its category (bool < int < float) is higher.
+    """
+    from .tensor import Tensor
+    dim_t = None
+    zero_t = None
+    scal_cat = -1
+    for o in operands:
+        if isinstance(o, Tensor):
+            d = o.dtype
+            if o._data.ndim:
+                dim_t = d if dim_t is None else promote_types(dim_t, d)
+            else:
+                zero_t = d if zero_t is None else promote_types(zero_t, d)
+        else:
+            scal_cat = max(scal_cat, _category_of_scalar(o))
+    res = dim_t
+    if zero_t is not None:
+        if res is None:
+            res = zero_t
+        elif zero_t.category > res.category:
+            res = zero_t  # int_tensor + tensor(2.5, dtype=float64) -> float64
+    if scal_cat >= 0:
+        if res is None:
+            res = (bool, int64, _default_float)[scal_cat]
+        elif scal_cat > res.category:
+            res = (bool, int64, _default_float)[scal_cat]
+    return res
+

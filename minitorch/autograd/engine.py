@@ -1,0 +1,324 @@
+"""The backward engine: runs graph nodes in a topological order, iteratively.
+
+1. Discover: an explicit-stack DFS from the output nodes over ``next_functions`` counts, for
+   each node, how many edges point at it (its dependencies).  When ``inputs`` are given, only
+   nodes from which an input can be reached are kept.
+2. Execute (Kahn's algorithm): a node runs once all its dependents have run and its gradient
+   buffer is complete.  Gradients for the same output are summed.  Leaves accumulate into
+   ``.grad`` (or, for ``autograd.grad``, are captured and returned).
+No recursion anywhere, so a 100,000-op chain is fine.  Saved tensors are released after a
+node runs unless ``retain_graph``.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence
+
+from ..tensor import Tensor, _make
+from .function import AccumulateGrad, BackwardNode, _accumulate_node, _state
+
+_create_graph_stack: List[bool] = []
+
+
+def _create_graph_active() -> bool:
+    return bool(_create_graph_stack and _create_graph_stack[-1])
+
+
+def _as_tuple(x):
+    if x is None:
+        return None
+    if isinstance(x, Tensor):
+        return (x,)
+    return tuple(x)
+
+
+def _root_grads(outputs, grad_outputs, create_graph):
+    from ..creation import ones_like
+    roots = []
+    for i, out in enumerate(outputs):
+        if not isinstance(out, Tensor):
+            raise TypeError(f"outputs must be Tensors, got {type(out).__name__} at position {i}")
+        if not out._requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a "
+                               f"grad_fn")
+        g = None if grad_outputs is None else grad_outputs[i]
+        if g is None:
+            if out._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            g = ones_like(out)
+        else:
+            if not isinstance(g, Tensor):
+                raise TypeError(f"gradient for output {i} must be a Tensor or None, got "
+                                f"{type(g).__name__}")
+            if g._data.shape != out._data.shape:
+                raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
+                                   f"{g.shape!r} and output[{i}] has a shape of {out.shape!r}.")
+            if g._device is not out._device:
+                raise RuntimeError(f"invalid gradient at index {i} - expected device {out._device} "
+                                   f"but got {g._device}")
+            if not create_graph:
+                g = g.detach()
+        node = out.grad_fn if out.grad_fn is not None else _accumulate_node(out)
+        roots.append((node, out._output_nr if out.grad_fn is not None else 0, g))
+    return roots
+
+
+def _discover(roots, targets: Optional[set]):
+    """Dependency counts of the nodes reachable from ``roots`` (restricted, when targets are
+    given, to nodes from which a target can be reached)."""
+    seen = set()
+    order = []
+    stack = [n for n, _, _ in roots]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        order.append(n)
+        for nxt, _ in n.next_functions:
+            if nxt is not None and id(nxt) not in seen:
+                stack.append(nxt)
+    useful = None
+    if targets is not None:
+        # reverse reachability: a node is useful if it is a target or feeds a useful node.
+        # ``order`` is a DFS pre-order, so walking it backwards visits children first; loop
+        # to a fixpoint for the DAG cases where that is not enough (usually one more pass).
+        useful = {id(n) for n in order if id(n) in targets}
+        changed = True
+        while changed:
+            changed = False
+            for n in reversed(order):
+                if id(n) in useful:
+                    continue
+                for nxt, _ in n.next_functions:
+                    if nxt is not None and id(nxt) in useful:
+                        useful.add(id(n))
+                        changed = True
+                        break
+    deps: Dict[int, int] = {}
+    for n in order:
+        if useful is not None and id(n) not in useful:
+            continue
+        for nxt, _ in n.next_functions:
+            if nxt is not None and (useful is None or id(nxt) in useful):
+                deps[id(nxt)] = deps.get(id(nxt), 0) + 1
+    return deps, useful
+
+
+def _zeros_for(meta, like: Tensor) -> Tensor:
+    shape, npdt = meta
+    from .._dtype import _BY_NP
+    return _make(like._device._be.full(shape, 0, _BY_NP[npdt]), like._device, False, None, 0,
+                 None)
+
+
+def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
+                 accumulate=True, allow_unused=False):
+    """Shared by ``Tensor.backward``/``autograd.backward`` (accumulate=True) and
+    ``autograd.grad`` (accumulate=False: the gradients of ``inputs`` are returned)."""
+    outputs = _as_tuple(outputs)
+    grad_outputs = _as_tuple(grad_outputs)
+    if grad_outputs is not None and len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad can be implicitly created only for scalar outputs"
+                           if not grad_outputs else
+                           f"Mismatch in number of gradients: got {len(grad_outputs)} gradients "
+                           f"for {len(outputs)} outputs")
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots = _root_grads(outputs, grad_outputs, create_graph)
+
+    targets = None
+    capture = {}  # (id(node), output_nr) -> position in inputs
+    if inputs is not None:
+        inputs = _as_tuple(inputs)
+        if not inputs:
+            raise RuntimeError("grad requires non-empty inputs.")
+        targets = set()
+        for i, t in enumerate(inputs):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"inputs must be Tensors, got {type(t).__name__}")
+            if not t._requires_grad:
+                raise RuntimeError(f"One of the differentiated Tensors does not require grad")
+            if t.grad_fn is not None:
+                node, nr = t.grad_fn, t._output_nr
+            else:
+                node, nr = _accumulate_node(t), 0
+            targets.add(id(node))
+            capture[(id(node), nr)] = i
+    results: List[Optional[Tensor]] = [None] * (len(inputs) if inputs is not None else 0)
+
+    deps, useful = _discover(roots, targets)
+    buffers: Dict[int, list] = {}
+    nodes: Dict[int, BackwardNode] = {}
+    ready = []
+    for node, nr, g in roots:
+        if useful is not None and id(node) not in useful:
+            continue
+        buf = buffers.get(id(node))
+        if buf is None:
+            buf = buffers[id(node)] = [None] * node._n_outputs
+            nodes[id(node)] = node
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+        if deps.get(id(node), 0) == 0 and node not in ready:
+            ready.append(node)
+
+    prev_grad = _state["grad"]
+    _state["grad"] = create_graph
+    _create_graph_stack.append(create_graph)
+    stored_this_pass = set()
+    try:
+        while ready:
+            node = ready.pop()
+            grads = buffers.pop(id(node))
+            _run_pre_hooks(node, grads)
+            if capture:
+                for nr in range(len(grads)):
+                    pos = capture.get((id(node), nr))
+                    if pos is not None and grads[nr] is not None:
+                        results[pos] = grads[nr]
+            if isinstance(node, AccumulateGrad):
+                if accumulate and (inputs is None or (id(node), 0) in capture):
+                    _accumulate(node.variable, grads[0], create_graph, stored_this_pass)
+                continue
+            if targets is not None and not accumulate and not any(
+                    nx is not None and id(nx) in useful for nx, _ in node.next_functions):
+                continue  # nothing below this node is wanted
+            if node.materialize_grads and None in grads:
+                grads = [g if g is not None else _zeros_for(node._out_meta[i], _any(grads))
+                         for i, g in enumerate(grads)]
+            in_grads = _call(node, grads)
+            if not retain_graph:
+                node._release()
+            for (nxt, nr), g in zip(node.next_functions, in_grads):
+                if nxt is None or (useful is not None and id(nxt) not in useful):
+                    continue
+                key = id(nxt)
+                if g is not None:
+                    buf = buffers.get(key)
+                    if buf is None:
+                        buf = buffers[key] = [None] * nxt._n_outputs
+                        nodes[key] = nxt
+                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                left = deps[key] - 1
+                deps[key] = left
+                if left == 0:
+                    if key in buffers:
+                        ready.append(nxt)
+                    else:
+                        nodes.pop(key, None)
+    finally:
+        _state["grad"] = prev_grad
+        _create_graph_stack.pop()
+
+    if inputs is not None and not accumulate:
+        for i, r in enumerate(results):
+            if r is None and not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been used "
+                                   "in the graph. Set allow_unused=True if this is the desired "
+                                   "behavior.")
+            if r is not None and not create_graph:
+                results[i] = r.detach()
+        return tuple(results)
+    return None
+
+
+def _any(grads):
+    for g in grads:
+        if g is not None:
+            return g
+    raise RuntimeError("no gradient to infer a device from")
+
+
+def _run_pre_hooks(node, grads) -> None:
+    hooks = node._pre_hooks
+    if not hooks:
+        return
+    for nr in range(len(grads)):
+        for h in list(hooks.get(nr, ())):
+            if grads[nr] is None:
+                continue
+            if getattr(h, "_retain_grad", False):
+                continue
+            r = h(grads[nr])
+            if r is not None:
+                grads[nr] = r
+        for h in hooks.get(nr, ()):
+            if getattr(h, "_retain_grad", False) and grads[nr] is not None:
+                h(grads[nr])
+    for h in list(hooks.get(-1, ())):
+        r = h(tuple(grads))
+        if r is not None:
+            grads[:] = list(r)
+
+
+def _call(node: BackwardNode, grads) -> tuple:
+    out = node.apply(*grads)
+    if not isinstance(out, tuple):
+        out = (out,)
+    n_in = len(node.next_functions)
+    if len(out) != n_in:
+        if len(out) > n_in and all(g is None for g in out[n_in:]):
+            out = out[:n_in]
+        else:
+            raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
+                               f"(expected {n_in}, got {len(out)})")
+    for i, g in enumerate(out):
+        if g is not None and not isinstance(g, Tensor):
+            raise TypeError(f"function {node.name()} returned a gradient of type "
+                            f"{type(g).__name__} at index {i}; expected a Tensor or None")
+    if node._post_hooks:
+        for h in node._post_hooks:
+            r = h(out, tuple(grads))
+            if r is not None:
+                out = tuple(r)
+    if _state["anomaly"] and _state["anomaly_check_nan"]:
+        from .anomaly import check_nan
+        check_nan(node, out)
+    return out
+
+
+def _accumulate(t: Tensor, g: Tensor, create_graph: bool, stored: set) -> None:
+    if g._data.shape != t._data.shape:
+        from ..ops.elementwise import sum_to
+        try:
+            g = sum_to(g, t._data.shape)
+        except Exception:
+            raise RuntimeError(f"Function AccumulateGrad returned an invalid gradient - got "
+                               f"{list(g.shape)} but expected shape compatible with "
+                               f"{list(t.shape)}") from None
+    if g._data.dtype != t._data.dtype:
+        g = g.to(t.dtype)
+    if not create_graph:
+        g = g.detach() if g.grad_fn is not None or g._requires_grad else g
+    if t.grad is None:
+        if id(g._data) in stored:  # the same buffer already went to another leaf
+            g = g.clone()
+        stored.add(id(g._data))
+        t.grad = g if create_graph else _make(g._data, g._device, False, None, 0, None)
+    else:
+        t.grad = t.grad + g
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
+             grad_variables=None, inputs=None) -> None:
+    """Compute the sum of gradients of ``tensors`` w.r.t. the graph leaves (into ``.grad``)."""
+    if grad_variables is not None:
+        grad_tensors = grad_variables
+    run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=inputs,
+                 accumulate=True)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False,
+         materialize_grads=False):
+    """Return the gradients of ``outputs`` w.r.t. ``inputs`` (nothing is accumulated)."""
+    single = isinstance(inputs, Tensor)
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    res = run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=inputs,
+                       accumulate=False, allow_unused=allow_unused)
+    if materialize_grads:
+        from ..creation import zeros_like
+        ins = _as_tuple(inputs)
+        res = tuple(r if r is not None else zeros_like(i) for r, i in zip(res, ins))
+    return res
+

@@ -1,0 +1,374 @@
+"""The one dispatch point: ``Function.apply``.
+
+Every differentiable op in minitorch is a ``Function`` subclass with a ``forward`` and a
+``backward``.  ``apply`` runs ``forward``, and when autograd needs it, records a graph node.
+The node *is* the ``ctx`` object that ``forward`` and ``backward`` receive: an instance of
+``<Name>Backward`` (created once per Function class), which is also what ``tensor.grad_fn``
+returns.  Anomaly mode, the graph renderer and the tracer all hook in here.
+
+Two flavours share this class:
+* user Functions (``class MyExp(minitorch.autograd.Function)``): ``forward`` gets Tensors
+  and returns Tensors, exactly like ``torch.autograd.Function``;
+* built-in primitives (``_raw_forward = True``): ``forward`` gets Tensors and returns the
+  backend's raw arrays, which ``apply`` wraps.  This avoids one Tensor per intermediate.
+Backward formulas always take and return Tensors, so they are differentiable themselves.
+"""
+from __future__ import annotations
+
+import traceback
+from typing import Any, Optional, Tuple
+
+from ..tensor import Tensor, _make
+
+__all__ = ["Function", "BackwardNode", "AccumulateGrad", "FunctionCtx", "once_differentiable"]
+
+# grad mode and anomaly mode live here (module globals are the fastest thing to read);
+# grad_mode.py and anomaly.py set them.
+_state = {"grad": True, "anomaly": False, "anomaly_check_nan": True}
+_hooks = []  # callables(node, inputs, outputs) run after each recorded op (tracer, viz)
+
+
+def is_grad_enabled() -> bool:
+    return _state["grad"]
+
+
+_FREED_MSG = ("Trying to backward through the graph a second time (or directly access saved "
+              "tensors after they have already been freed). Saved intermediate values of the "
+              "graph are freed when you call .backward() or autograd.grad(). Specify "
+              "retain_graph=True if you need to backward through the graph a second time or if "
+              "you need to access saved tensors after calling backward.")
+
+
+class BackwardNode:
+    """A node of the autograd graph, and the ``ctx`` of the Function call that made it.
+
+    next_functions: one ``(node, 0)`` pair per Tensor input (``(None, 0)`` where no gradient
+    flows), in input order, like PyTorch's.
+    """
+
+    # class-level defaults: creating a node must be cheap (it happens on every recorded op)
+    _forward_cls = None
+    _n_outputs = 1
+    next_functions: Tuple = ()
+    needs_input_grad: Tuple[bool, ...] = ()
+    _saved = None           # tuple of (tensor, version, output_nr)
+    _freed = False
+    _pre_hooks = None       # {output_nr: [fn(grad) -> grad|None]}
+    _post_hooks = None      # [fn(grad_inputs, grad_outputs)]
+    _trace = None           # anomaly mode: the stack where the op ran
+    _out_meta = None        # [(shape, np dtype) | None] per output, for zero-filling
+    materialize_grads = True
+
+    @property
+    def metadata(self) -> dict:
+        d = self.__dict__.get("_metadata")
+        if d is None:
+            d = self.__dict__["_metadata"] = {}
+        return d
+
+    # -- what forward calls ---------------------------------------------------------------
+    def save_for_backward(self, *tensors) -> None:
+        saved = []
+        for t in tensors:
+            if t is None:
+                saved.append((None, 0, -1))
+            elif isinstance(t, Tensor):
+                vc = t._vc
+                if vc is None:
+                    vc = t._vc = [0]
+                saved.append((t, vc[0], -1))
+            else:
+                raise TypeError(f"save_for_backward can only save tensors, but argument "
+                                f"{len(saved)} was of type {type(t).__name__}")
+        self._saved = tuple(saved)
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        self.__dict__.setdefault("_non_diff", set()).update(id(t) for t in tensors)
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self.materialize_grads = bool(value)
+
+    def mark_dirty(self, *tensors) -> None:  # accepted for API compatibility
+        pass
+
+    @property
+    def saved_tensors(self) -> Tuple[Optional[Tensor], ...]:
+        if self._freed:
+            raise RuntimeError(_FREED_MSG)
+        saved = self._saved
+        if not saved:
+            return ()
+        out = []
+        for t, version, out_nr in saved:
+            if t is None:
+                out.append(None)
+                continue
+            if t._vc[0] != version:
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: [{t.type_name()} {list(t.shape)}] is at version "
+                    f"{t._vc[0]}; expected version {version} instead. Hint: the backtrace further "
+                    f"above (enable minitorch.autograd.set_detect_anomaly(True)) shows the "
+                    f"operation that failed to compute its gradient. The variable in question was "
+                    f"changed in there or anywhere later. Good luck!")
+            if out_nr >= 0:  # an output saved as a detached alias: relink it to this node
+                t = _make(t._data, t._device, True, self, out_nr, t._vc)
+            out.append(t)
+        return tuple(out)
+
+    # -- graph API --------------------------------------------------------------------------
+    def name(self) -> str:
+        return type(self).__name__
+
+    def register_hook(self, fn):
+        """fn(grad_inputs, grad_outputs) after this node ran; may return new grad_inputs."""
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(fn)
+        return _RemovableHandle(self._post_hooks, fn)
+
+    def register_prehook(self, fn):
+        """fn(grad_outputs) before this node runs; may return new grad_outputs."""
+        return self._add_pre_hook(-1, fn)
+
+    def _add_pre_hook(self, output_nr: int, fn):
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        lst = self._pre_hooks.setdefault(output_nr, [])
+        lst.append(fn)
+        return _RemovableHandle(lst, fn)
+
+    def apply(self, *grad_outputs):
+        """Run this node's backward on Tensor gradients (one per output)."""
+        return self._forward_cls.backward(self, *grad_outputs)
+
+    def _release(self) -> None:
+        if self._saved is not None:
+            self._saved = None
+            self._freed = True
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+    def __call__(self, *grads):
+        return self.apply(*grads)
+
+
+FunctionCtx = BackwardNode
+
+
+class AccumulateGrad(BackwardNode):
+    """Sink node of a leaf tensor that requires grad: adds the incoming gradient to .grad."""
+
+    _forward_cls = None
+
+    def __init__(self, variable: Tensor):
+        self.variable = variable
+
+    def apply(self, grad):  # pragma: no cover - the engine handles accumulation itself
+        raise RuntimeError("AccumulateGrad is run by the engine")
+
+
+class _RemovableHandle:
+    __slots__ = ("_lst", "_fn")
+
+    def __init__(self, lst, fn):
+        self._lst, self._fn = lst, fn
+
+    def remove(self) -> None:
+        try:
+            self._lst.remove(self._fn)
+        except ValueError:
+            pass
+
+
+def _accumulate_node(t: Tensor) -> AccumulateGrad:
+    node = t._acc
+    if node is None:
+        node = t._acc = AccumulateGrad(t)
+    return node
+
+
+def _edge(t) -> Tuple[Optional[BackwardNode], int]:
+    if t.grad_fn is not None:
+        return (t.grad_fn, t._output_nr)
+    if t._requires_grad:
+        return (_accumulate_node(t), 0)
+    return (None, 0)
+
+
+class Function:
+    """Base class of every differentiable op; subclass it to write your own.
+
+    >>> class Exp(Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         y = x.exp(); ctx.save_for_backward(y); return y
+    ...     @staticmethod
+    ...     def backward(ctx, g):
+    ...         (y,) = ctx.saved_tensors; return g * y
+    """
+
+    _raw_forward = False   # built-ins return raw backend arrays from forward
+    _save_output = False   # built-ins: keep output 0 for backward (ctx.saved_tensors[-1])
+    _backward_cls = BackwardNode
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        builtin = cls.__module__.startswith("minitorch.")
+        name = cls.__name__ + ("Backward0" if builtin else "Backward")
+        cls._backward_cls = type(name, (BackwardNode,), {"_forward_cls": cls,
+                                                         "__module__": cls.__module__})
+
+    def __init__(self, *args, **kwargs):
+        raise RuntimeError("Function objects are not instantiated: call "
+                           f"{type(self).__name__}.apply(...) instead")
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom "
+                                  "autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement either the backward or vjp method for "
+                                  "your custom autograd.Function to use it with backward mode AD.")
+
+    vjp = backward
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        ctx = cls._backward_cls()
+        record = False
+        if _state["grad"]:
+            nig = []
+            for a in args:
+                if isinstance(a, Tensor) and a._requires_grad:
+                    nig.append(True)
+                    record = True
+                else:
+                    nig.append(False)
+            ctx.needs_input_grad = tuple(nig)
+        else:
+            ctx.needs_input_grad = (False,) * len(args)
+
+        if cls._raw_forward:
+            raw = cls.forward(ctx, *args, **kwargs)
+            a0 = args[0]
+            dev = a0._device if isinstance(a0, Tensor) else _device_of(args)
+            if type(raw) is tuple:
+                outs = tuple(_make(r, dev, False, None, 0, None) for r in raw)
+            else:
+                outs = _make(raw, dev, False, None, 0, None)
+                if "replay" in ctx.__dict__:
+                    _link_view(a0, outs, ctx.replay)
+        else:
+            prev = _state["grad"]
+            _state["grad"] = False
+            try:
+                outs = cls.forward(ctx, *args, **kwargs)
+            finally:
+                _state["grad"] = prev
+            outs = _user_outputs(args, outs)
+
+        if record:
+            _record(ctx, args, outs)
+        if _hooks:
+            for h in _hooks:
+                h(ctx if record else None, cls, args, kwargs, outs)
+        return outs
+
+
+def _link_view(inp: Tensor, out: Tensor, replay) -> None:
+    """``out`` shares memory with ``inp``: share the version counter and remember how to
+    rebuild ``out`` from the root base (used when ``out`` is later modified in place)."""
+    x = inp._x
+    base = x.get("base") if x else None
+    if base is None:
+        base, chain = inp, (replay,)
+    else:
+        chain = x["chain"] + (replay,)
+    vc = base._vc
+    if vc is None:
+        vc = base._vc = [0]
+    out._vc = vc
+    out._x = {"base": base, "chain": chain}
+
+
+def replay_view(t: Tensor, chain) -> Tensor:
+    """Apply a view's recorded chain of view ops to another tensor of the base's shape."""
+    for fn, arg in chain:
+        t = fn(t, arg)
+    return t
+
+
+def _device_of(args):
+    for a in args:
+        if isinstance(a, Tensor):
+            return a._device
+    from ..device import CPU
+    return CPU
+
+
+def _user_outputs(args, outs):
+    """Outputs of a user forward: an input returned as-is becomes a fresh alias (PyTorch
+    does the same), so that recording a grad_fn never rewires the caller's input."""
+    single = not isinstance(outs, tuple)
+    seq = (outs,) if single else outs
+    ids = {id(a) for a in args if isinstance(a, Tensor)}
+    fixed = []
+    for o in seq:
+        if isinstance(o, Tensor):
+            if id(o) in ids or o.grad_fn is not None or o._requires_grad:
+                o = _make(o._data, o._device, False, None, 0, o._vc)
+        fixed.append(o)
+    return fixed[0] if single else tuple(fixed)
+
+
+def _record(ctx: BackwardNode, args, outs) -> None:
+    if _state["anomaly"]:
+        ctx._trace = "".join(traceback.format_stack()[:-3])
+    ctx.next_functions = tuple(_edge(a) if isinstance(a, Tensor) else (None, 0) for a in args)
+    non_diff = ctx.__dict__.get("_non_diff")
+    seq = outs if type(outs) is tuple else (outs,)
+    ctx._n_outputs = len(seq)
+    meta = []
+    for i, o in enumerate(seq):
+        if isinstance(o, Tensor):
+            meta.append((o._data.shape, o._data.dtype))
+            if o._data.dtype.kind == "f" and (non_diff is None or id(o) not in non_diff):
+                o._requires_grad = True
+                o.grad_fn = ctx
+                o._output_nr = i
+        else:
+            meta.append(None)
+    ctx._out_meta = meta
+    if ctx._forward_cls._save_output:
+        o = seq[0]
+        if o._vc is None:
+            o._vc = [0]
+        ctx._saved = (ctx._saved or ()) + ((_make(o._data, o._device, False, None, 0, o._vc),
+                                            o._vc[0], 0),)
+        return
+    # an output saved in forward must not keep itself alive through its own grad_fn
+    if ctx._saved:
+        ids = {id(o): i for i, o in enumerate(seq) if isinstance(o, Tensor)}
+        if ids:
+            ctx._saved = tuple(
+                (_make(t._data, t._device, False, None, 0, t._vc), v, ids[id(t)])
+                if t is not None and id(t) in ids and t.grad_fn is ctx else (t, v, n)
+                for t, v, n in ctx._saved)
+
+
+def once_differentiable(fn):
+    """Decorator for a backward that is not itself differentiable (runs under no_grad)."""
+    def wrapper(ctx, *args):
+        prev = _state["grad"]
+        _state["grad"] = False
+        try:
+            return fn(ctx, *args)
+        finally:
+            _state["grad"] = prev
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper

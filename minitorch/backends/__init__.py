@@ -1,0 +1,1 @@
+"""Device backends.  ``base.Backend`` is the contract; ``cpu`` implements it with NumPy."""

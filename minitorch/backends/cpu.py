@@ -1,0 +1,177 @@
+"""The cpu backend: every primitive of the contract (base.Backend) as a NumPy call."""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Backend
+
+_UNARY = {
+    "neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p, "sqrt": np.sqrt,
+    "abs": np.abs, "sign": np.sign, "sin": np.sin, "cos": np.cos, "tanh": np.tanh,
+    "floor": np.floor, "ceil": np.ceil, "round": np.round, "logical_not": np.logical_not,
+    "bitwise_not": np.invert, "isnan": np.isnan,
+}
+_BINARY = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
+    "pow": np.power, "maximum": np.maximum, "minimum": np.minimum,
+    "floor_divide": np.floor_divide, "remainder": np.remainder,
+    "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
+    "gt": np.greater, "ge": np.greater_equal, "bitwise_and": np.bitwise_and,
+    "bitwise_or": np.bitwise_or, "bitwise_xor": np.bitwise_xor,
+}
+_REDUCE = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min, "all": np.all,
+           "any": np.any}
+
+
+def _sigmoid(x):
+    # stable for both signs: exp of a non-positive number only
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+class CpuBackend(Backend):
+    name = "cpu"
+
+    def __init__(self):
+        self.unary_table = dict(_UNARY)
+        self.binary_table = dict(_BINARY)
+
+    # memory
+    def from_numpy(self, a):
+        return np.array(a, copy=True)
+
+    def to_numpy(self, x):
+        return x
+
+    def empty(self, shape, dtype):
+        return np.empty(shape, dtype.np)
+
+    def full(self, shape, value, dtype):
+        return np.full(shape, value, dtype.np)
+
+    def arange(self, start, stop, step, dtype):
+        return np.arange(start, stop, step, dtype=dtype.np)
+
+    def astype(self, x, dtype):
+        return x.astype(dtype.np)
+
+    def contiguous(self, x):
+        return x if x.flags.c_contiguous else np.ascontiguousarray(x)
+
+    def copy_(self, dst, src):
+        np.copyto(dst, src, casting="unsafe")
+
+    # views
+    def reshape(self, x, shape):
+        v = x.view()
+        try:
+            v.shape = shape
+        except AttributeError:
+            return None
+        return v
+
+    def permute(self, x, dims):
+        return x.transpose(dims)
+
+    def expand(self, x, shape):
+        return np.broadcast_to(x, shape)
+
+    def slice(self, x, key):
+        return x[key]
+
+    def flip(self, x, dims):
+        return np.flip(x, dims)
+
+    # compute
+    def unary(self, op, x):
+        f = _UNARY.get(op)
+        if f is not None:
+            return f(x)
+        if op == "relu":
+            return np.maximum(x, 0).astype(x.dtype, copy=False)
+        if op == "sigmoid":
+            return _sigmoid(x)
+        if op == "rsqrt":
+            return (1 / np.sqrt(x)).astype(x.dtype, copy=False)
+        raise KeyError(op)
+
+    def binary(self, op, a, b):
+        return _BINARY[op](a, b)
+
+    def where(self, cond, a, b):
+        return np.where(cond, a, b)
+
+    def reduce(self, op, x, axes, keepdim):
+        r = _REDUCE[op](x, axis=axes, keepdims=keepdim)
+        if op in ("sum", "prod") and r.dtype != x.dtype:
+            r = r.astype(x.dtype)
+        return np.asarray(r)
+
+    def argreduce(self, op, x, axis, keepdim):
+        f = np.argmax if op == "argmax" else np.argmin
+        if axis is None:
+            r = np.asarray(f(x), dtype=np.int64)
+            return r.reshape((1,) * x.ndim) if keepdim else r
+        return np.asarray(f(x, axis=axis, keepdims=keepdim), dtype=np.int64)
+
+    def matmul(self, a, b):
+        return np.matmul(a, b)
+
+    def log_softmax(self, x, axis):
+        m = np.max(x, axis=axis, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        s = x - m
+        return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
+
+    def softmax(self, x, axis):
+        m = np.max(x, axis=axis, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        e = np.exp(x - m)
+        return e / np.sum(e, axis=axis, keepdims=True)
+
+    def cat(self, xs, axis):
+        return np.concatenate(xs, axis=axis)
+
+    # indexing
+    def index(self, x, idxs):
+        return x[idxs]
+
+    def index_put_(self, x, idxs, values, accumulate):
+        if accumulate:
+            np.add.at(x, idxs, values)
+        else:
+            x[idxs] = values
+
+    def gather(self, x, dim, index):
+        return np.take_along_axis(x, index, axis=dim)
+
+    def scatter_add_(self, x, dim, index, src):
+        # element (i, j, k) of index/src adds src[i,j,k] into x[i, index[i,j,k], k] (dim=1)
+        grids = list(np.indices(index.shape, sparse=True))
+        grids[dim] = index
+        np.add.at(x, tuple(grids), src[tuple(slice(0, s) for s in index.shape)])
+
+    def nonzero(self, x):
+        return tuple(i.astype(np.int64, copy=False) for i in np.nonzero(x))
+
+    # random: gen is a minitorch.Generator whose .np_gen is a numpy.random.Generator
+    def uniform(self, shape, low, high, dtype, gen):
+        r = gen.np_gen.random(shape, dtype=np.float64 if dtype.np == np.float64 else np.float32)
+        if low != 0 or high != 1:
+            r = r * (high - low) + low
+        return r.astype(dtype.np, copy=False)
+
+    def normal(self, shape, mean, std, dtype, gen):
+        r = gen.np_gen.standard_normal(shape, dtype=np.float64 if dtype.np == np.float64 else np.float32)
+        if std != 1 or mean != 0:
+            r = r * std + mean
+        return r.astype(dtype.np, copy=False)
+
+    def randint(self, shape, low, high, dtype, gen):
+        return gen.np_gen.integers(low, high, size=shape, dtype=dtype.np)
+
+    def randperm(self, n, dtype, gen):
+        return gen.np_gen.permutation(n).astype(dtype.np)
+
+    def bernoulli(self, x, gen):
+        return (gen.np_gen.random(x.shape) < x).astype(x.dtype)

@@ -1,0 +1,108 @@
+"""The ops behind Tensor methods and ``minitorch.*`` functions.
+
+``install(Tensor)`` attaches them as methods (called once from tensor.py), so that every
+method is the op function itself: no wrapper frame on the hot path.
+"""
+from __future__ import annotations
+
+
+def install(Tensor) -> None:  # noqa: C901 - a flat table is the clearest form
+    from . import elementwise as E, reduce as R, shape as S, index as I, linalg as L
+    from . import inplace as P
+    from .misc import clone, contiguous, new_factories, random_inplace
+    from ..autograd.function import _state
+
+    def reflected(cls):
+        def fn(self, other):
+            return E._apply_binary(cls, other, self)
+        return fn
+
+    methods = {
+        # arithmetic operators (fast paths live in elementwise._binary_fn)
+        "__add__": E.add_, "__radd__": E.add_, "__sub__": E.sub_, "__rsub__": reflected(E.Sub),
+        "__mul__": E.mul_, "__rmul__": E.mul_, "__truediv__": E.div_,
+        "__rtruediv__": reflected(E.Div), "__pow__": E.pow, "__rpow__": reflected(E.Pow),
+        "__floordiv__": E.floor_divide, "__rfloordiv__": reflected(E.FloorDivide),
+        "__mod__": E.remainder, "__rmod__": reflected(E.Remainder),
+        "__matmul__": L.matmul, "__rmatmul__": L.rmatmul,
+        "__neg__": E.neg, "__pos__": lambda self: self, "__abs__": E.abs,
+        "__invert__": lambda self: (E.logical_not(self) if self._data.dtype.kind == "b"
+                                    else E.bitwise_not(self)),
+        "__and__": E.bitwise_and, "__or__": E.bitwise_or, "__xor__": E.bitwise_xor,
+        "__rand__": E.bitwise_and, "__ror__": E.bitwise_or, "__rxor__": E.bitwise_xor,
+        "__eq__": E.eq, "__ne__": E.ne, "__lt__": E.lt, "__le__": E.le, "__gt__": E.gt,
+        "__ge__": E.ge,
+        "__getitem__": I.getitem, "__setitem__": I.setitem,
+        # elementwise
+        "add": E.add, "sub": E.sub, "subtract": E.sub, "mul": E.mul_, "multiply": E.mul_,
+        "div": E.div, "divide": E.div, "true_divide": E.div_, "pow": E.pow,
+        "floor_divide": E.floor_divide, "remainder": E.remainder, "fmod": None,
+        "maximum": E.maximum, "minimum": E.minimum, "eq": E.eq, "ne": E.ne, "lt": E.lt,
+        "le": E.le, "gt": E.gt, "ge": E.ge, "greater": E.gt, "less": E.lt,
+        "logical_not": E.logical_not, "logical_and": lambda a, b: a.bool() & b.bool(),
+        "logical_or": lambda a, b: a.bool() | b.bool(),
+        "logical_xor": lambda a, b: a.bool() ^ b.bool(),
+        "bitwise_and": E.bitwise_and, "bitwise_or": E.bitwise_or, "bitwise_xor": E.bitwise_xor,
+        "bitwise_not": E.bitwise_not,
+        "neg": E.neg, "negative": E.neg, "exp": E.exp, "log": E.log, "log1p": E.log1p,
+        "sqrt": E.sqrt, "rsqrt": E.rsqrt, "abs": E.abs, "absolute": E.abs, "sign": E.sign,
+        "sin": E.sin, "cos": E.cos, "tanh": E.tanh, "sigmoid": E.sigmoid, "relu": E.relu,
+        "floor": E.floor, "ceil": E.ceil, "round": E.round, "square": E.square,
+        "isnan": E.isnan, "isinf": E.isinf, "isfinite": E.isfinite,
+        "clamp": E.clamp, "clip": E.clamp, "where": lambda self, cond, other: E.where(
+            cond, self, other),
+        "exp2": lambda self: 2.0 ** self, "log2": lambda self: E.log(self) / 0.6931471805599453,
+        "log10": lambda self: E.log(self) / 2.302585092994046,
+        "reciprocal": lambda self: 1.0 / self, "expm1": lambda self: E.exp(self) - 1,
+        "tan": lambda self: E.sin(self) / E.cos(self),
+        # reductions
+        "sum": R.sum, "mean": R.mean, "prod": R.prod, "max": R.max, "min": R.min,
+        "amax": R.amax, "amin": R.amin, "argmax": R.argmax, "argmin": R.argmin, "var": R.var,
+        "std": R.std, "logsumexp": R.logsumexp, "all": R.all, "any": R.any,
+        "count_nonzero": R.count_nonzero,
+        # shapes and views
+        "reshape": S.reshape, "view": S.view, "view_as": lambda self, o: S.view(self, o.shape),
+        "reshape_as": lambda self, o: S.reshape(self, o.shape),
+        "flatten": S.flatten, "unflatten": S.unflatten, "ravel": S.ravel,
+        "squeeze": S.squeeze, "unsqueeze": S.unsqueeze, "transpose": S.transpose,
+        "swapaxes": S.swapaxes, "permute": S.permute, "t": S.t, "expand": S.expand,
+        "expand_as": S.expand_as, "broadcast_to": S.broadcast_to, "repeat": S.repeat,
+        "tile": S.tile, "flip": S.flip, "split": S.split, "chunk": S.chunk, "narrow": S.narrow,
+        "unbind": S.unbind, "movedim": S.movedim,
+        # indexing
+        "gather": I.gather, "scatter_add": I.scatter_add, "index_select": I.index_select,
+        "masked_fill": I.masked_fill, "tril": I.tril, "triu": I.triu, "nonzero": I.nonzero,
+        "argwhere": I.argwhere, "take": I.take,
+        # linear algebra
+        "matmul": L.matmul, "mm": L.mm, "bmm": L.bmm, "mv": L.mv, "dot": L.dot,
+        "outer": L.outer,
+        # copies
+        "clone": clone, "contiguous": contiguous,
+        # in place
+        "zero_": P.zero_, "fill_": P.fill_, "copy_": P.copy_,
+        "uniform_": random_inplace("uniform"), "normal_": random_inplace("normal"),
+        "bernoulli_": random_inplace("bernoulli"),
+    }
+    for name, fn in methods.items():
+        if fn is not None:
+            setattr(Tensor, name, fn)
+    for name in ("T", "mT"):
+        setattr(Tensor, name, property(getattr(S, name)))
+    for name, fn in new_factories().items():
+        setattr(Tensor, name, fn)
+
+    # in-place twins: add_ sub_ mul_ div_ pow_ clamp_ ... and the augmented operators
+    for name in ("add", "sub", "mul", "div", "pow", "clamp", "clip", "neg", "exp", "log",
+                 "sqrt", "abs", "sigmoid", "tanh", "relu", "masked_fill", "floor", "ceil",
+                 "round", "sign", "sin", "cos", "rsqrt", "log1p", "remainder", "floor_divide",
+                 "maximum", "minimum", "square", "reciprocal", "scatter_add", "tril", "triu",
+                 "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not"):
+        setattr(Tensor, name + "_", P.inplace(getattr(Tensor, name)))
+    for op, name in (("add", "__iadd__"), ("sub", "__isub__"), ("mul", "__imul__"),
+                     ("div", "__itruediv__"), ("pow", "__ipow__"),
+                     ("floor_divide", "__ifloordiv__"), ("remainder", "__imod__"),
+                     ("bitwise_and", "__iand__"), ("bitwise_or", "__ior__"),
+                     ("bitwise_xor", "__ixor__")):
+        setattr(Tensor, name, getattr(Tensor, op + "_"))
+    Tensor.__imatmul__ = None
+    del _state

@@ -1,0 +1,622 @@
+"""Elementwise primitives: unary math, binary arithmetic with broadcasting and type
+promotion, ``where``, ``clamp`` and casts.  Each forward is one backend call; each backward
+is written in Tensor ops (so it is differentiable again)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from numbers import Number
+
+import numpy as np
+
+from .. import _dtype as D
+from ..autograd.function import Function, _state
+from ..tensor import Tensor, _make
+
+# --------------------------------------------------------------------------------------------
+# broadcasting
+
+
+@lru_cache(maxsize=4096)
+def broadcast_shapes(a: tuple, b: tuple) -> tuple:
+    """The broadcast of two shapes, with PyTorch's error message when they don't match."""
+    n = max(len(a), len(b))
+    pa = (1,) * (n - len(a)) + a
+    pb = (1,) * (n - len(b)) + b
+    out = []
+    for i, (x, y) in enumerate(zip(pa, pb)):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        else:
+            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) "
+                               f"at non-singleton dimension {i}")
+    return tuple(out)
+
+
+def sum_to(g: Tensor, shape: tuple) -> Tensor:
+    """Sum a broadcast gradient back down to ``shape`` (the inverse of broadcasting)."""
+    gs = g._data.shape
+    if gs == shape:
+        return g
+    lead = len(gs) - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape)
+                                      if s == 1 and gs[i + lead] != 1)
+    if axes:
+        g = g.sum(axes, keepdim=True)
+    return g.reshape(shape)
+
+
+def _device_error(a: Tensor, b: Tensor):
+    return RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
+                        f"devices, {a._device} and {b._device}!")
+
+
+def _check_scalar(x, opname):
+    if isinstance(x, (bool, int, float, np.bool_, np.integer, np.floating)):
+        return
+    raise TypeError(f"{opname}(): unsupported operand type: expected a Tensor or a Python number, "
+                    f"got {type(x).__name__}")
+
+
+def _cast(x, dt: D.dtype, be):
+    return x if x.dtype is dt.np or x.dtype == dt.np else be.astype(x, dt)
+
+
+def _promote(ctx, a, b, opname, to_float=False):
+    """Raw operands of a binary op in their common dtype; records the input dtypes on ctx
+    when a cast happened, so backward can cast gradients back."""
+    at = isinstance(a, Tensor)
+    bt = isinstance(b, Tensor)
+    if at and bt:
+        if a._device is not b._device:
+            raise _device_error(a, b)
+        x, y = a._data, b._data
+        if x.dtype is y.dtype and not (to_float and x.dtype.kind != "f"):
+            return x, y, a._device._be
+        rt = D.result_type(a, b)
+    elif at:
+        _check_scalar(b, opname)
+        x, y = a._data, b
+        rt = D.result_type(a, b)
+        if rt.np == x.dtype and not (to_float and x.dtype.kind != "f"):
+            return x, (rt.np.type(y) if rt.category else y), a._device._be
+    else:
+        _check_scalar(a, opname)
+        x, y = a, b._data
+        rt = D.result_type(a, b)
+        if rt.np == y.dtype and not (to_float and y.dtype.kind != "f"):
+            return (rt.np.type(x) if rt.category else x), y, b._device._be
+    if to_float and not rt.is_floating_point:
+        rt = D.get_default_dtype()
+    be = (a if at else b)._device._be
+    x = _cast(x, rt, be) if at else rt.np.type(x)
+    y = _cast(y, rt, be) if bt else rt.np.type(y)
+    return x, y, be
+
+
+def _shape_error(a, b):
+    sa = a._data.shape if isinstance(a, Tensor) else ()
+    sb = b._data.shape if isinstance(b, Tensor) else ()
+    broadcast_shapes(sa, sb)  # raises the PyTorch-style message
+
+
+def _meta(t):
+    """(shape, numpy dtype) of a tensor input: what its gradient must look like."""
+    return (t._data.shape, t._data.dtype) if isinstance(t, Tensor) else None
+
+
+def _grad_for(g: Tensor, meta) -> Tensor:
+    """Reduce a gradient to an input's shape and cast it to the input's dtype."""
+    g = sum_to(g, meta[0])
+    if g._data.dtype != meta[1]:
+        g = cast(g, D._BY_NP[meta[1]])
+    return g
+
+
+class _Binary(Function):
+    _raw_forward = True
+    op = ""
+    to_float = False
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        x, y, be = _promote(ctx, a, b, cls.op, cls.to_float)
+        if True in ctx.needs_input_grad:
+            ctx._in = (_meta(a), _meta(b))
+        if cls._saves:
+            ctx.save_for_backward(a if isinstance(a, Tensor) else None,
+                                  b if isinstance(b, Tensor) else None)
+            ctx.scalars = (a, b)
+        try:
+            return be.binary_table[cls.op](x, y)
+        except ValueError:
+            _shape_error(a, b)
+            raise
+
+    _saves = False
+
+
+class Add(_Binary):
+    op = "add"
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.a_grad(g), ctx.b_grad(g)
+
+
+class Sub(_Binary):
+    op = "sub"
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.a_grad(g), ctx.b_grad(-g if ctx.needs_input_grad[1] else None)
+
+
+class Mul(_Binary):
+    op = "mul"
+    _saves = True
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        sa, sb = ctx.scalars
+        ga = ctx.a_grad(g * (b if b is not None else sb)) if ctx.needs_input_grad[0] else None
+        gb = ctx.b_grad(g * (a if a is not None else sa)) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Div(_Binary):
+    op = "div"
+    to_float = True
+    _saves = True
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        sa, sb = ctx.scalars
+        bb = b if b is not None else sb
+        ga = ctx.a_grad(g / bb) if ctx.needs_input_grad[0] else None
+        gb = None
+        if ctx.needs_input_grad[1]:
+            aa = a if a is not None else sa
+            gb = ctx.b_grad(-g * aa / (bb * bb))
+        return ga, gb
+
+
+class Pow(_Binary):
+    op = "pow"
+    _saves = True
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        sa, sb = ctx.scalars
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            if b is None:  # scalar exponent
+                ga = g * 0.0 if sb == 0 else g * sb * a ** (sb - 1)
+            else:
+                ga = g * b * where(b == 0, 1.0, a) ** (b - 1)
+                ga = where(b == 0, 0.0, ga)
+            ga = ctx.a_grad(ga)
+        if ctx.needs_input_grad[1]:
+            base = a if a is not None else sa
+            out = base ** b
+            if isinstance(base, Tensor):
+                # d/db a**b = a**b * log(a), defined as 0 where a == 0 and b >= 0
+                safe = where((base == 0) & (b >= 0), 1.0, base)
+                gb = where((base == 0) & (b >= 0), 0.0, g * out * safe.log())
+            else:
+                gb = g * out * float(np.log(base)) if base != 0 else g * 0.0
+            gb = ctx.b_grad(gb)
+        return ga, gb
+
+
+class _TieSplit(_Binary):
+    """maximum / minimum: the gradient goes to the larger (smaller) input, split on ties."""
+    _saves = True
+    wins = ""
+
+    @classmethod
+    def backward(cls, ctx, g):
+        a, b = ctx.saved_tensors
+        sa, sb = ctx.scalars
+        aa = a if a is not None else sa
+        bb = b if b is not None else sb
+        wins = (aa > bb) if cls.wins == "gt" else (aa < bb)
+        wa = wins.to(g.dtype) + (aa == bb).to(g.dtype) * 0.5
+        ga = ctx.a_grad(g * wa) if ctx.needs_input_grad[0] else None
+        gb = ctx.b_grad(g * (1 - wa)) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Maximum(_TieSplit):
+    op = "maximum"
+    wins = "gt"
+
+
+class Minimum(_TieSplit):
+    op = "minimum"
+    wins = "lt"
+
+
+class Remainder(_Binary):
+    op = "remainder"
+    _saves = True
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        sa, sb = ctx.scalars
+        gb = None
+        if ctx.needs_input_grad[1]:
+            gb = ctx.b_grad(-g * floor_divide(a if a is not None else sa, b))
+        return ctx.a_grad(g), gb
+
+
+class FloorDivide(_Binary):
+    op = "floor_divide"
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.a_grad(g * 0), ctx.b_grad(g * 0)
+
+
+def _nondiff_binary(name):
+    return type(name.title().replace("_", ""), (_Binary,), {
+        "op": name, "backward": staticmethod(lambda ctx, g: (None, None)),
+        "__module__": __name__})
+
+
+_CMP = {n: _nondiff_binary(n) for n in ("eq", "ne", "lt", "le", "gt", "ge",
+                                        "bitwise_and", "bitwise_or", "bitwise_xor")}
+
+
+def _a_grad(ctx, g):
+    if g is None or not ctx.needs_input_grad[0]:
+        return None
+    return _grad_for(g, ctx._in[0])
+
+
+def _b_grad(ctx, g):
+    if g is None or not ctx.needs_input_grad[1]:
+        return None
+    return _grad_for(g, ctx._in[1])
+
+
+for _cls in (Add, Sub, Mul, Div, Pow, Maximum, Minimum, Remainder, FloorDivide):
+    _cls._backward_cls.a_grad = _a_grad
+    _cls._backward_cls.b_grad = _b_grad
+
+
+# --------------------------------------------------------------------------------------------
+# user-facing binary functions (Tensor methods and minitorch.* functions)
+
+def _binary_fn(cls, name):
+    op = cls.op
+    to_float = cls.to_float
+
+    def fn(self, other):
+        # fast path: two tensors, same dtype and device, nothing to record
+        if isinstance(other, Tensor) and isinstance(self, Tensor):
+            x = self._data
+            y = other._data
+            if (x.dtype is y.dtype and self._device is other._device
+                    and not (_state["grad"] and (self._requires_grad or other._requires_grad))
+                    and not (to_float and x.dtype.kind != "f")):
+                try:
+                    return _make(self._device._be.binary_table[op](x, y), self._device,
+                                 False, None, 0, None)
+                except ValueError:
+                    _shape_error(self, other)
+                    raise
+        return _apply_binary(cls, self, other)
+    fn.__name__ = name
+    return fn
+
+
+def _apply_binary(cls, a, b):
+    if not isinstance(b, Tensor) and not isinstance(b, (Number, np.bool_, np.number)):
+        return NotImplemented
+    return cls.apply(a, b)
+
+
+add_ = _binary_fn(Add, "__add__")
+sub_ = _binary_fn(Sub, "__sub__")
+mul_ = _binary_fn(Mul, "__mul__")
+div_ = _binary_fn(Div, "__truediv__")
+pow_ = _binary_fn(Pow, "__pow__")
+maximum = _binary_fn(Maximum, "maximum")
+minimum = _binary_fn(Minimum, "minimum")
+remainder = _binary_fn(Remainder, "remainder")
+floor_divide = _binary_fn(FloorDivide, "floor_divide")
+eq = _binary_fn(_CMP["eq"], "eq")
+ne = _binary_fn(_CMP["ne"], "ne")
+lt = _binary_fn(_CMP["lt"], "lt")
+le = _binary_fn(_CMP["le"], "le")
+gt = _binary_fn(_CMP["gt"], "gt")
+ge = _binary_fn(_CMP["ge"], "ge")
+
+
+def _bitwise(name):
+    f = _binary_fn(_CMP[name], name)
+
+    def fn(self, other):
+        for t in (self, other):
+            if isinstance(t, Tensor) and t._data.dtype.kind == "f":
+                raise RuntimeError(f'"{name}_cpu" not implemented for '
+                                   f"'{'Float' if t._data.dtype == np.float32 else 'Double'}'")
+            if isinstance(t, float):
+                raise TypeError(f"{name}(): expected an integer or bool operand, got float")
+        return f(self, other)
+    fn.__name__ = name
+    return fn
+
+
+bitwise_and = _bitwise("bitwise_and")
+bitwise_or = _bitwise("bitwise_or")
+bitwise_xor = _bitwise("bitwise_xor")
+
+
+def add(input, other, *, alpha=1):
+    if alpha != 1:
+        other = other * alpha
+    return add_(input, other)
+
+
+def sub(input, other, *, alpha=1):
+    if alpha != 1:
+        other = other * alpha
+    return sub_(input, other)
+
+
+def div(input, other, *, rounding_mode=None):
+    if rounding_mode is None:
+        return div_(input, other)
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    if rounding_mode == "trunc":
+        q = div_(input, other)
+        q = where(q < 0, ceil(q), floor(q))
+        rt = D.result_type(input, other)
+        return q if rt.is_floating_point else cast(q, rt)
+    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                     f"found '{rounding_mode}'")
+
+
+def pow(input, exponent):  # noqa: A001
+    if not isinstance(input, Tensor):
+        return _apply_binary(Pow, input, exponent)
+    if isinstance(exponent, Number) and input._data.dtype.kind in "iu" and exponent < 0 \
+            and isinstance(exponent, int):
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    return pow_(input, exponent)
+
+
+# --------------------------------------------------------------------------------------------
+# unary
+
+
+class _Unary(Function):
+    _raw_forward = True
+    op = ""
+    to_float = False   # int inputs are computed in the default float dtype (torch.exp(int))
+
+    @classmethod
+    def forward(cls, ctx, a):
+        x = a._data
+        be = a._device._be
+        if cls.to_float and x.dtype.kind != "f":
+            x = be.astype(x, D.get_default_dtype())
+        if cls._saves_input:
+            ctx.save_for_backward(a)
+        return be.unary(cls.op, x)
+
+    _saves_input = False
+
+
+def _unary(name, backward, to_float=True, saves_input=False, save_output=False):
+    cls = type(name.title().replace("_", ""), (_Unary,), {
+        "op": name, "to_float": to_float, "_saves_input": saves_input,
+        "_save_output": save_output, "backward": staticmethod(backward),
+        "__module__": __name__})
+    return cls
+
+
+def _saved(ctx):
+    return ctx.saved_tensors[0]
+
+
+Neg = _unary("neg", lambda ctx, g: -g, to_float=False)
+Exp = _unary("exp", lambda ctx, g: g * _saved(ctx), save_output=True)
+Log = _unary("log", lambda ctx, g: g / _saved(ctx), saves_input=True)
+Log1p = _unary("log1p", lambda ctx, g: g / (_saved(ctx) + 1), saves_input=True)
+Sqrt = _unary("sqrt", lambda ctx, g: g / (2 * _saved(ctx)), save_output=True)
+Rsqrt = _unary("rsqrt", lambda ctx, g: -0.5 * g * _saved(ctx) ** 3, save_output=True)
+Abs = _unary("abs", lambda ctx, g: g * _saved(ctx).sign(), to_float=False, saves_input=True)
+Sin = _unary("sin", lambda ctx, g: g * _saved(ctx).cos(), saves_input=True)
+Cos = _unary("cos", lambda ctx, g: -g * _saved(ctx).sin(), saves_input=True)
+Tanh = _unary("tanh", lambda ctx, g: g * (1 - _saved(ctx) ** 2), save_output=True)
+Sigmoid = _unary("sigmoid", lambda ctx, g: _sigmoid_backward(g, _saved(ctx)), save_output=True)
+Relu = _unary("relu", lambda ctx, g: where(_saved(ctx) > 0, g, 0.0), to_float=False,
+              save_output=True)
+_zero_grad = (lambda ctx, g: g * 0)
+Sign = _unary("sign", _zero_grad, to_float=False)
+Floor = _unary("floor", _zero_grad, to_float=False)
+Ceil = _unary("ceil", _zero_grad, to_float=False)
+Round = _unary("round", _zero_grad, to_float=False)
+LogicalNot = _unary("logical_not", lambda ctx, g: None, to_float=False)
+BitwiseNot = _unary("bitwise_not", lambda ctx, g: None, to_float=False)
+Isnan = _unary("isnan", lambda ctx, g: None, to_float=False)
+
+
+def _sigmoid_backward(g, y):
+    return g * y * (1 - y)
+
+
+def _unary_fn(cls, name):
+    op = cls.op
+
+    def fn(self):
+        if not isinstance(self, Tensor):
+            raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(self).__name__}")
+        if not (_state["grad"] and self._requires_grad) and not (
+                cls.to_float and self._data.dtype.kind != "f"):
+            return _make(self._device._be.unary(op, self._data), self._device, False, None, 0, None)
+        return cls.apply(self)
+    fn.__name__ = name
+    return fn
+
+
+neg = _unary_fn(Neg, "neg")
+exp = _unary_fn(Exp, "exp")
+log = _unary_fn(Log, "log")
+log1p = _unary_fn(Log1p, "log1p")
+sqrt = _unary_fn(Sqrt, "sqrt")
+rsqrt = _unary_fn(Rsqrt, "rsqrt")
+abs = _unary_fn(Abs, "abs")  # noqa: A001
+sin = _unary_fn(Sin, "sin")
+cos = _unary_fn(Cos, "cos")
+tanh = _unary_fn(Tanh, "tanh")
+sigmoid = _unary_fn(Sigmoid, "sigmoid")
+relu = _unary_fn(Relu, "relu")
+sign = _unary_fn(Sign, "sign")
+floor = _unary_fn(Floor, "floor")
+ceil = _unary_fn(Ceil, "ceil")
+round = _unary_fn(Round, "round")  # noqa: A001
+isnan = _unary_fn(Isnan, "isnan")
+
+
+def logical_not(self):
+    return _unary_fn(LogicalNot, "logical_not")(self.bool() if self._data.dtype.kind != "b"
+                                                else self)
+
+
+def bitwise_not(self):
+    if self._data.dtype.kind == "f":
+        raise RuntimeError("bitwise_not is only supported for integer and boolean tensors")
+    return _unary_fn(BitwiseNot, "bitwise_not")(self)
+
+
+def square(self):
+    return mul_(self, self)
+
+
+def isinf(self):
+    return abs(self) == float("inf")
+
+
+def isfinite(self):
+    return ~(isnan(self) | isinf(self))
+
+
+# --------------------------------------------------------------------------------------------
+# where, clamp, cast
+
+
+class Where(Function):
+    _raw_forward = True
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        if cond._data.dtype.kind != "b":
+            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
+                               f"with dtype {cond.dtype.name.title()}")
+        ts = [t for t in (cond, a, b) if isinstance(t, Tensor)]
+        for t in ts[1:]:
+            if t._device is not ts[0]._device:
+                raise _device_error(ts[0], t)
+        vals = [t for t in (a, b)]
+        rt = D.result_type(*vals)
+        be = cond._device._be
+        x = _cast(a._data, rt, be) if isinstance(a, Tensor) else rt.np.type(a)
+        y = _cast(b._data, rt, be) if isinstance(b, Tensor) else rt.np.type(b)
+        shape = broadcast_shapes(cond._data.shape, broadcast_shapes(
+            a._data.shape if isinstance(a, Tensor) else (),
+            b._data.shape if isinstance(b, Tensor) else ()))
+        ctx.save_for_backward(cond)
+        ctx.meta = (_meta(a), _meta(b))
+        out = be.where(cond._data, x, y)
+        if out.shape != shape:
+            out = be.contiguous(be.expand(out, shape))
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (cond,) = ctx.saved_tensors
+        ma, mb = ctx.meta
+        ga = _grad_for(where(cond, g, 0.0), ma) if ctx.needs_input_grad[1] else None
+        gb = _grad_for(where(cond, 0.0, g), mb) if ctx.needs_input_grad[2] else None
+        return None, ga, gb
+
+
+def where(condition, input=None, other=None):  # noqa: A002
+    if input is None and other is None:
+        from .index import nonzero
+        return nonzero(condition, as_tuple=True)
+    if not isinstance(condition, Tensor):
+        raise TypeError("where(): argument 'condition' must be Tensor")
+    return Where.apply(condition, input, other)
+
+
+class Clamp(Function):
+    _raw_forward = True
+
+    @staticmethod
+    def forward(ctx, a, lo, hi):
+        be = a._device._be
+        x = a._data
+        if x.dtype.kind != "f" and (isinstance(lo, float) or isinstance(hi, float)):
+            x = be.astype(x, D.get_default_dtype())
+        if lo is not None:
+            x = be.binary("maximum", x, x.dtype.type(lo))
+        if hi is not None:
+            x = be.binary("minimum", x, x.dtype.type(hi))
+        ctx.save_for_backward(a)
+        ctx.bounds = (lo, hi)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        lo, hi = ctx.bounds
+        mask = None
+        if lo is not None:
+            mask = a >= lo
+        if hi is not None:
+            m = a <= hi
+            mask = m if mask is None else mask & m
+        return where(mask, g, 0.0), None, None
+
+
+def clamp(self, min=None, max=None):  # noqa: A002
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = self
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    return Clamp.apply(self, min, max)
+
+
+class Cast(Function):
+    _raw_forward = True
+
+    @staticmethod
+    def forward(ctx, a, dt):
+        ctx.src = D._BY_NP[a._data.dtype]
+        return a._device._be.astype(a._data, dt)
+
+    @staticmethod
+    def backward(ctx, g):
+        return cast(g, ctx.src), None
+
+
+def cast(a: Tensor, dt: D.dtype) -> Tensor:
+    if a._data.dtype == dt.np:
+        return a
+    return Cast.apply(a, dt)

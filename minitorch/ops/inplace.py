@@ -1,0 +1,177 @@
+"""In-place ops (``add_``, ``+=``, ``t[k] = v``, ``zero_`` ...).
+
+An in-place op computes its result out of place, writes it into the tensor's memory and
+bumps the version counter that the tensor shares with its views.  With autograd recording,
+the tensor takes over the result's graph node; if the tensor is a *view*, its base is
+"rebased" (PyTorch's CopySlices): the base gets a node whose backward routes the view's
+region of the gradient into the new graph and the rest into the base's old graph.
+"""
+from __future__ import annotations
+
+from .. import _dtype as D
+from ..autograd.function import Function, _state, replay_view
+from ..tensor import Tensor, _make, _shape_str
+
+
+def check_inplace(self: Tensor) -> None:
+    if _state["grad"]:
+        if self._requires_grad and self.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
+        base = self._base
+        if base is not None and base._requires_grad and base.grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+
+
+def _bump(self: Tensor) -> None:
+    vc = self._vc
+    if vc is None:
+        self._vc = [1]
+    else:
+        vc[0] += 1
+
+
+def commit_inplace(self: Tensor, out) -> Tensor:
+    """Make ``self`` hold ``out`` (already written into self's memory if out is None)."""
+    if out is not None:
+        if out._data.shape != self._data.shape:
+            raise RuntimeError(f"output with shape {_shape_str(self._data.shape)} doesn't match the "
+                               f"broadcast shape {_shape_str(out._data.shape)}")
+        src, dst = out.dtype, self.dtype
+        if src.category > dst.category:
+            raise RuntimeError(f"result type {_pt(src)} can't be cast to the desired output type "
+                               f"{_pt(dst)}")
+        be = self._device._be
+        if out._data is not self._data:
+            try:
+                be.copy_(self._data, out._data)
+            except ValueError as e:
+                raise RuntimeError("unsupported operation: more than one element of the written-to "
+                                   "tensor refers to a single memory location. Please clone() the "
+                                   "tensor before performing the operation.") from e
+    _bump(self)
+    if out is not None and out.grad_fn is not None:
+        base = self._base
+        if base is not None:
+            _rebase(self, base, out)
+        else:
+            self.grad_fn = out.grad_fn
+            self._output_nr = out._output_nr
+            self._requires_grad = True
+    return self
+
+
+def _pt(dt: D.dtype) -> str:
+    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+            "bool": "Bool"}[dt.name]
+
+
+class CopySlices(Function):
+    """The base after one of its views was modified in place (data already written)."""
+    _raw_forward = True
+
+    @staticmethod
+    def forward(ctx, base, new_view, chain):
+        ctx.chain = chain
+        return base._data
+
+    @staticmethod
+    def backward(ctx, g):
+        g_base = None
+        if ctx.needs_input_grad[0]:
+            g_base = g.clone()
+            region = replay_view(g_base.detach(), ctx.chain)
+            region._device._be.copy_(region._data, 0)
+        g_view = replay_view(g, ctx.chain) if ctx.needs_input_grad[1] else None
+        return g_base, g_view, None
+
+
+def _rebase(view: Tensor, base: Tensor, new_view: Tensor) -> None:
+    chain = view._x["chain"]
+    nb = CopySlices.apply(base, new_view, chain)
+    base.grad_fn = nb.grad_fn
+    base._output_nr = 0
+    base._requires_grad = True
+    fresh = replay_view(base, chain)
+    view.grad_fn = fresh.grad_fn
+    view._output_nr = fresh._output_nr
+    view._requires_grad = True
+
+
+def inplace(op):
+    """Turn an out-of-place Tensor method ``op(self, *args)`` into its in-place twin."""
+    def method(self, *args, **kwargs):
+        check_inplace(self)
+        out = op(self, *args, **kwargs)
+        if out is NotImplemented:
+            return out
+        if out._data.dtype != self._data.dtype:
+            if out.dtype.category > self.dtype.category:
+                raise RuntimeError(f"result type {_pt(out.dtype)} can't be cast to the desired "
+                                   f"output type {_pt(self.dtype)}")
+            out = out.to(self.dtype)
+        return commit_inplace(self, out)
+    method.__name__ = getattr(op, "__name__", "op") + "_"
+    return method
+
+
+def zero_(self: Tensor) -> Tensor:
+    return fill_(self, 0)
+
+
+def fill_(self: Tensor, value) -> Tensor:
+    if isinstance(value, Tensor):
+        if value._data.ndim:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                               f"{value._data.ndim} dimensions.")
+        return copy_(self, value)
+    check_inplace(self)
+    if _state["grad"] and self._requires_grad:
+        src = _make(self._device._be.full((), value, self.dtype), self._device, False, None, 0,
+                    None)
+        return commit_inplace(self, Overwrite.apply(self, src))
+    self._device._be.copy_(self._data, value)
+    return commit_inplace(self, None)
+
+
+class Overwrite(Function):
+    """``self`` replaced by ``src`` (broadcast, cast): the old value gets a zero gradient."""
+    _raw_forward = True
+
+    @staticmethod
+    def forward(ctx, a, src):
+        be = a._device._be
+        x = src._data
+        if x.dtype != a._data.dtype:
+            x = be.astype(x, a.dtype)
+        ctx.src_meta = (src._data.shape, src.dtype)
+        return be.contiguous(be.expand(x, a._data.shape)) if x.shape != a._data.shape \
+            else be.astype(x, a.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        from .elementwise import sum_to
+        shape, dt = ctx.src_meta
+        ga = g * 0 if ctx.needs_input_grad[0] else None
+        gs = sum_to(g, shape).to(dt) if ctx.needs_input_grad[1] else None
+        return ga, gs
+
+
+def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
+    check_inplace(self)
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
+    if src._device is not self._device:
+        src = src.to(self._device)
+    from .elementwise import broadcast_shapes
+    try:
+        if broadcast_shapes(self._data.shape, src._data.shape) != self._data.shape:
+            raise RuntimeError
+    except RuntimeError:
+        raise RuntimeError(f"output with shape {_shape_str(self._data.shape)} doesn't match the "
+                           f"broadcast shape {_shape_str(src._data.shape)}") from None
+    if _state["grad"] and (src._requires_grad or self._requires_grad):
+        return commit_inplace(self, Overwrite.apply(self, src))
+    self._device._be.copy_(self._data, src._data)  # copy_ casts freely, like PyTorch
+    return commit_inplace(self, None)

@@ -1,0 +1,129 @@
+"""Matrix products: ``matmul`` (with PyTorch's 1-D and batch-broadcasting rules), ``mm``,
+``bmm``, ``mv``, ``dot``, ``outer``.  One primitive underneath: batched (..., n, k) @ (..., k, m)."""
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..tensor import Tensor, _shape_str
+from .elementwise import _device_error, broadcast_shapes, sum_to
+
+
+class MatMul(Function):
+    _raw_forward = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
+                              b if ctx.needs_input_grad[0] else None)
+        ctx.shapes = (a._data.shape, b._data.shape)
+        return a._device._be.matmul(a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        sa, sb = ctx.shapes
+        ga = sum_to(g @ b.mT, sa) if ctx.needs_input_grad[0] else None
+        gb = sum_to(a.mT @ g, sb) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+def _dtype_name(t: Tensor) -> str:
+    return {"float32": "float", "float64": "double", "int64": "long", "int32": "int",
+            "bool": "bool"}[t.dtype.name]
+
+
+def _check_pair(a, b, name="matmul"):
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+        bad = b if isinstance(a, Tensor) else a
+        raise TypeError(f"{name}(): argument 'other' must be Tensor, not {type(bad).__name__}")
+    if a._device is not b._device:
+        raise _device_error(a, b)
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_dtype_name(a)} "
+                           f"!= {_dtype_name(b)}")
+    if a._data.ndim == 0 or b._data.ndim == 0:
+        raise RuntimeError(f"both arguments to {name} need to be at least 1D, but they are "
+                           f"{a._data.ndim}D and {b._data.ndim}D")
+
+
+def _mm_error(sa, sb):
+    ra = sa if len(sa) == 2 else (sa[0] if len(sa) == 1 else 1, sa[-1])
+    return RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
+                        f"({'x'.join(map(str, (_rows(sa), sa[-1])))} and "
+                        f"{'x'.join(map(str, (sb[0] if len(sb) == 1 else sb[-2], sb[-1] if len(sb) > 1 else 1)))})")
+
+
+def _rows(sa):
+    n = 1
+    for s in sa[:-1]:
+        n *= s
+    return n
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    _check_pair(a, b)
+    sa, sb = a._data.shape, b._data.shape
+    if sa[-1] != (sb[0] if len(sb) == 1 else sb[-2]):
+        if len(sa) == 1 and len(sb) == 1:
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{sa[0]}] and src "
+                               f"[{sb[0]}] to have the same number of elements, but got {sa[0]} "
+                               f"and {sb[0]} elements respectively")
+        raise _mm_error(sa, sb)
+    if len(sa) >= 2 and len(sb) >= 2:
+        broadcast_shapes(sa[:-2], sb[:-2])
+        return MatMul.apply(a, b)
+    x = a.unsqueeze(0) if len(sa) == 1 else a
+    y = b.unsqueeze(-1) if len(sb) == 1 else b
+    out = MatMul.apply(x, y)
+    if len(sb) == 1:
+        out = out.squeeze(-1)
+    if len(sa) == 1:
+        out = out.squeeze(-2 if len(sb) > 1 else -1)
+    return out
+
+
+def rmatmul(b: Tensor, a) -> Tensor:
+    return matmul(a, b)
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    _check_pair(a, b, "mm")
+    if a._data.ndim != 2:
+        raise RuntimeError("self must be a matrix")
+    if b._data.ndim != 2:
+        raise RuntimeError("mat2 must be a matrix")
+    if a._data.shape[1] != b._data.shape[0]:
+        raise _mm_error(a._data.shape, b._data.shape)
+    return MatMul.apply(a, b)
+
+
+def bmm(a: Tensor, b: Tensor) -> Tensor:
+    _check_pair(a, b, "bmm")
+    if a._data.ndim != 3:
+        raise RuntimeError(f"batch1 must be a 3D tensor")
+    if b._data.ndim != 3:
+        raise RuntimeError(f"batch2 must be a 3D tensor")
+    sa, sb = a._data.shape, b._data.shape
+    if sb[0] != sa[0] or sb[1] != sa[2]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{sa[0]}, {sa[2]}] but got: [{sb[0]}, {sb[1]}].")
+    return MatMul.apply(a, b)
+
+
+def mv(a: Tensor, v: Tensor) -> Tensor:
+    _check_pair(a, v, "mv")
+    if a._data.ndim != 2 or v._data.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {a._data.ndim}, "
+                           f"{v._data.ndim}")
+    return matmul(a, v)
+
+
+def dot(a: Tensor, b: Tensor) -> Tensor:
+    _check_pair(a, b, "dot")
+    if a._data.ndim != 1 or b._data.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {a._data.ndim}D and {b._data.ndim}D "
+                           f"tensors")
+    return matmul(a, b)
+
+
+def outer(a: Tensor, b: Tensor) -> Tensor:
+    return a.reshape(-1, 1) * b.reshape(1, -1)

@@ -1,0 +1,85 @@
+"""Copies (``clone``, ``contiguous``), ``Tensor.new_*`` factories and random in-place fills."""
+from __future__ import annotations
+
+from .. import _dtype as D
+from ..autograd.function import Function
+from ..tensor import Tensor
+
+
+class Clone(Function):
+    _raw_forward = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return a._device._be.astype(a._data, D._BY_NP[a._data.dtype])
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def clone(self: Tensor, *, memory_format=None) -> Tensor:
+    return Clone.apply(self)
+
+
+def contiguous(self: Tensor, memory_format=None) -> Tensor:
+    return self if self.is_contiguous() else Clone.apply(self)
+
+
+def new_factories() -> dict:
+    from .. import creation as C
+
+    def _kw(self, dtype, device):
+        return dict(dtype=self.dtype if dtype is None else dtype,
+                    device=self._device if device is None else device)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return C.zeros(*size, requires_grad=requires_grad, **_kw(self, dtype, device))
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return C.ones(*size, requires_grad=requires_grad, **_kw(self, dtype, device))
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return C.empty(*size, requires_grad=requires_grad, **_kw(self, dtype, device))
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        return C.full(size, fill_value, requires_grad=requires_grad, **_kw(self, dtype, device))
+
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+        return C.tensor(data, requires_grad=requires_grad, **_kw(self, dtype, device))
+
+    return {"new_zeros": new_zeros, "new_ones": new_ones, "new_empty": new_empty,
+            "new_full": new_full, "new_tensor": new_tensor}
+
+
+def random_inplace(kind: str):
+    """``uniform_(a, b)``, ``normal_(mean, std)``, ``bernoulli_(p)``: refill in place."""
+    from ..random import generator_for
+    from .inplace import check_inplace, commit_inplace
+
+    def method(self, a=None, b=None, *, generator=None):
+        check_inplace(self)
+        be = self._device._be
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(f"{kind}_ expects a floating point tensor, got {self.dtype}")
+        g = generator_for(self._device, generator)
+        shape, dt = self._data.shape, self.dtype
+        if kind == "uniform":
+            lo, hi = (0.0 if a is None else a), (1.0 if b is None else b)
+            if lo > hi:
+                raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
+                                   f"from={lo} > to={hi}")
+            data = be.uniform(shape, float(lo), float(hi), dt, g)
+        elif kind == "normal":
+            mean, std = (0.0 if a is None else a), (1.0 if b is None else b)
+            if std < 0:
+                raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+            data = be.normal(shape, float(mean), float(std), dt, g)
+        else:
+            p = 0.5 if a is None else a
+            probs = p._data if isinstance(p, Tensor) else be.full(shape, p, dt)
+            data = be.bernoulli(be.contiguous(be.expand(probs, shape)), g)
+        be.copy_(self._data, data)
+        return commit_inplace(self, None)
+    method.__name__ = kind + "_"
+    return method
