@@ -34,9 +34,20 @@ ARGREDUCE_OPS = ("argmax", "argmin")
 
 
 class Backend:
-    """Abstract device backend.  Each method below is one primitive of the contract."""
+    """Abstract device backend.  Each method below is one primitive of the contract.
+
+    Two attributes serve the binary-operator fast path: ``binary_table`` maps each of
+    BINARY_OPS to a callable(a, b) (same contract as ``binary``), and ``array_type`` is the
+    class of the device's arrays; a result of another class goes through ``asarray``.
+    """
 
     name = "abstract"
+    array_type = object
+    binary_table: dict = {}
+
+    def asarray(self, r):
+        """Coerce a scalar result of a ``binary_table`` call to a 0-d device array."""
+        raise NotImplementedError
 
     # -- memory and movement -------------------------------------------------------------
     def from_numpy(self, a):

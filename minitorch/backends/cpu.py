@@ -23,6 +23,14 @@ _REDUCE = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min, "all": 
            "any": np.any}
 
 
+_nd = np.ndarray
+
+
+def _arr(r):
+    """NumPy returns scalars for 0-d results; the contract says arrays."""
+    return r if r.__class__ is _nd else np.asarray(r)
+
+
 def _sigmoid(x):
     # stable for both signs: exp of a non-positive number only
     e = np.exp(-np.abs(x))
@@ -31,10 +39,14 @@ def _sigmoid(x):
 
 class CpuBackend(Backend):
     name = "cpu"
+    array_type = np.ndarray
 
     def __init__(self):
         self.unary_table = dict(_UNARY)
         self.binary_table = dict(_BINARY)
+
+    def asarray(self, r):
+        return np.asarray(r)
 
     # memory
     def from_numpy(self, a):
@@ -53,7 +65,7 @@ class CpuBackend(Backend):
         return np.arange(start, stop, step, dtype=dtype.np)
 
     def astype(self, x, dtype):
-        return x.astype(dtype.np)
+        return np.array(x, dtype=dtype.np, copy=True)
 
     def contiguous(self, x):
         return x if x.flags.c_contiguous else np.ascontiguousarray(x)
@@ -77,29 +89,29 @@ class CpuBackend(Backend):
         return np.broadcast_to(x, shape)
 
     def slice(self, x, key):
-        return x[key]
+        return _arr(x[key])
 
     def flip(self, x, dims):
-        return np.flip(x, dims)
+        return np.flip(x, dims).copy()
 
     # compute
     def unary(self, op, x):
         f = _UNARY.get(op)
         if f is not None:
-            return f(x)
+            return _arr(f(x))
         if op == "relu":
-            return np.maximum(x, 0).astype(x.dtype, copy=False)
+            return _arr(np.maximum(x, x.dtype.type(0)))
         if op == "sigmoid":
-            return _sigmoid(x)
+            return _arr(_sigmoid(x))
         if op == "rsqrt":
-            return (1 / np.sqrt(x)).astype(x.dtype, copy=False)
+            return _arr((1 / np.sqrt(x)).astype(x.dtype, copy=False))
         raise KeyError(op)
 
     def binary(self, op, a, b):
-        return _BINARY[op](a, b)
+        return _arr(_BINARY[op](a, b))
 
     def where(self, cond, a, b):
-        return np.where(cond, a, b)
+        return _arr(np.where(cond, a, b))
 
     def reduce(self, op, x, axes, keepdim):
         r = _REDUCE[op](x, axis=axes, keepdims=keepdim)
@@ -115,26 +127,26 @@ class CpuBackend(Backend):
         return np.asarray(f(x, axis=axis, keepdims=keepdim), dtype=np.int64)
 
     def matmul(self, a, b):
-        return np.matmul(a, b)
+        return _arr(np.matmul(a, b))
 
     def log_softmax(self, x, axis):
         m = np.max(x, axis=axis, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
         s = x - m
-        return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
+        return _arr(s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True)))
 
     def softmax(self, x, axis):
         m = np.max(x, axis=axis, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
         e = np.exp(x - m)
-        return e / np.sum(e, axis=axis, keepdims=True)
+        return _arr(e / np.sum(e, axis=axis, keepdims=True))
 
     def cat(self, xs, axis):
         return np.concatenate(xs, axis=axis)
 
     # indexing
     def index(self, x, idxs):
-        return x[idxs]
+        return _arr(x[idxs])
 
     def index_put_(self, x, idxs, values, accumulate):
         if accumulate:
@@ -143,6 +155,10 @@ class CpuBackend(Backend):
             x[idxs] = values
 
     def gather(self, x, dim, index):
+        # PyTorch allows index to be smaller than x in the other dims
+        if any(i != dim and index.shape[i] != x.shape[i] for i in range(x.ndim)):
+            x = x[tuple(slice(None) if i == dim else slice(0, index.shape[i])
+                        for i in range(x.ndim))]
         return np.take_along_axis(x, index, axis=dim)
 
     def scatter_add_(self, x, dim, index, src):

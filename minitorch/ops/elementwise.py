@@ -129,7 +129,7 @@ class _Binary(Function):
                                   b if isinstance(b, Tensor) else None)
             ctx.scalars = (a, b)
         try:
-            return be.binary_table[cls.op](x, y)
+            return be.binary(cls.op, x, y)
         except ValueError:
             _shape_error(a, b)
             raise
@@ -305,9 +305,12 @@ def _binary_fn(cls, name):
             if (x.dtype is y.dtype and self._device is other._device
                     and not (_state["grad"] and (self._requires_grad or other._requires_grad))
                     and not (to_float and x.dtype.kind != "f")):
+                be = self._device._be
                 try:
-                    return _make(self._device._be.binary_table[op](x, y), self._device,
-                                 False, None, 0, None)
+                    r = be.binary_table[op](x, y)
+                    if r.__class__ is not be.array_type:
+                        r = be.asarray(r)
+                    return _make(r, self._device, False, None, 0, None)
                 except ValueError:
                     _shape_error(self, other)
                     raise
@@ -463,7 +466,8 @@ def _unary_fn(cls, name):
             raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(self).__name__}")
         if not (_state["grad"] and self._requires_grad) and not (
                 cls.to_float and self._data.dtype.kind != "f"):
-            return _make(self._device._be.unary(op, self._data), self._device, False, None, 0, None)
+            return _make(self._device._be.unary(op, self._data), self._device, False, None, 0,
+                         None)
         return cls.apply(self)
     fn.__name__ = name
     return fn
