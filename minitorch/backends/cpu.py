@@ -89,7 +89,8 @@ class CpuBackend(Backend):
         return np.broadcast_to(x, shape)
 
     def slice(self, x, key):
-        return _arr(x[key])
+        # the trailing Ellipsis makes NumPy return a 0-d *view* (not a scalar) for all-int keys
+        return x[key + (Ellipsis,)]
 
     def flip(self, x, dims):
         return np.flip(x, dims).copy()
