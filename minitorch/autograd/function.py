@@ -183,18 +183,17 @@ class _RemovableHandle:
 
 
 def _accumulate_node(t: Tensor) -> AccumulateGrad:
-    node = t._acc
+    """The (cached) AccumulateGrad sink node of a leaf tensor."""
+    x = t._x
+    if x is None:
+        x = t._x = {}
+    node = x.get("acc")
     if node is None:
-        node = t._acc = AccumulateGrad(t)
+        node = x["acc"] = AccumulateGrad(t)
     return node
 
 
-def _edge(t) -> Tuple[Optional[BackwardNode], int]:
-    if t.grad_fn is not None:
-        return (t.grad_fn, t._output_nr)
-    if t._requires_grad:
-        return (_accumulate_node(t), 0)
-    return (None, 0)
+_NO_EDGE = (None, 0)
 
 
 class Function:
@@ -241,13 +240,19 @@ class Function:
         ctx = cls._backward_cls()
         record = False
         if _state["grad"]:
+            # one pass over the inputs: which need a gradient, and the graph edges to them
             nig = []
+            edges = []
             for a in args:
                 if isinstance(a, Tensor) and a._requires_grad:
-                    nig.append(True)
                     record = True
+                    nig.append(True)
+                    fn = a.grad_fn
+                    edges.append((fn, a._output_nr) if fn is not None
+                                 else (_accumulate_node(a), 0))
                 else:
                     nig.append(False)
+                    edges.append(_NO_EDGE)
             ctx.needs_input_grad = tuple(nig)
         else:
             ctx.needs_input_grad = (False,) * len(args)
@@ -272,7 +277,8 @@ class Function:
             outs = _user_outputs(args, outs)
 
         if record:
-            _record(ctx, args, outs)
+            ctx.next_functions = tuple(edges)
+            _record(ctx, outs)
         if _hooks:
             for h in _hooks:
                 h(ctx if record else None, cls, args, kwargs, outs)
@@ -325,39 +331,44 @@ def _user_outputs(args, outs):
     return fixed[0] if single else tuple(fixed)
 
 
-def _record(ctx: BackwardNode, args, outs) -> None:
+def _record(ctx: BackwardNode, outs) -> None:
+    """Link the outputs to their node (``ctx``): they require grad if floating point."""
     if _state["anomaly"]:
         ctx._trace = "".join(traceback.format_stack()[:-3])
-    ctx.next_functions = tuple(_edge(a) if isinstance(a, Tensor) else (None, 0) for a in args)
     non_diff = ctx.__dict__.get("_non_diff")
-    seq = outs if type(outs) is tuple else (outs,)
-    ctx._n_outputs = len(seq)
-    meta = []
-    for i, o in enumerate(seq):
-        if isinstance(o, Tensor):
-            meta.append((o._data.shape, o._data.dtype))
-            if o._data.dtype.kind == "f" and (non_diff is None or id(o) not in non_diff):
-                o._requires_grad = True
-                o.grad_fn = ctx
-                o._output_nr = i
-        else:
-            meta.append(None)
-    ctx._out_meta = meta
-    if ctx._forward_cls._save_output:
+    if type(outs) is not tuple:  # the common case: one output
+        if outs._data.dtype.kind == "f" and (non_diff is None or id(outs) not in non_diff):
+            outs._requires_grad = True
+            outs.grad_fn = ctx
+        seq = (outs,)
+    else:
+        seq = outs
+        ctx._n_outputs = len(seq)
+        meta = []
+        for i, o in enumerate(seq):
+            if isinstance(o, Tensor):
+                meta.append((o._data.shape, o._data.dtype))
+                if o._data.dtype.kind == "f" and (non_diff is None or id(o) not in non_diff):
+                    o._requires_grad = True
+                    o.grad_fn = ctx
+                    o._output_nr = i
+            else:
+                meta.append(None)
+        ctx._out_meta = meta
+    fcls = ctx._forward_cls
+    if fcls._save_output:
         o = seq[0]
         if o._vc is None:
             o._vc = [0]
         ctx._saved = (ctx._saved or ()) + ((_make(o._data, o._device, False, None, 0, o._vc),
                                             o._vc[0], 0),)
-        return
-    # an output saved in forward must not keep itself alive through its own grad_fn
-    if ctx._saved:
+    elif ctx._saved and not fcls._raw_forward:
+        # an output saved in forward must not keep itself alive through its own grad_fn
         ids = {id(o): i for i, o in enumerate(seq) if isinstance(o, Tensor)}
-        if ids:
-            ctx._saved = tuple(
-                (_make(t._data, t._device, False, None, 0, t._vc), v, ids[id(t)])
-                if t is not None and id(t) in ids and t.grad_fn is ctx else (t, v, n)
-                for t, v, n in ctx._saved)
+        ctx._saved = tuple(
+            (_make(t._data, t._device, False, None, 0, t._vc), v, ids[id(t)])
+            if t is not None and id(t) in ids and t.grad_fn is ctx else (t, v, n)
+            for t, v, n in ctx._saved)
 
 
 def once_differentiable(fn):

@@ -118,6 +118,7 @@ def gradgradcheck(func: Callable, inputs, grad_outputs=None, *, eps: float = 1e-
     """Check second derivatives: gradcheck of (inputs, v) -> vjp(func, inputs, v)."""
     from ..creation import randn
     from .engine import grad
+    from .grad_mode import enable_grad
     inputs = _as_tuple(inputs)
     outs = _outputs(func, inputs)
     if grad_outputs is None:
@@ -129,8 +130,9 @@ def gradgradcheck(func: Callable, inputs, grad_outputs=None, *, eps: float = 1e-
 
     def vjp(*args):
         ins, gos = args[:n_in], args[n_in:]
-        o = _outputs(func, ins)
-        gs = grad(o, [ins[i] for i in diff_idx], gos, create_graph=True, allow_unused=True)
+        with enable_grad():  # the numerical pass runs under no_grad; this needs a graph
+            o = _outputs(func, ins)
+            gs = grad(o, [ins[i] for i in diff_idx], gos, create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
     return gradcheck(vjp, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,

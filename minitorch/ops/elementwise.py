@@ -9,7 +9,7 @@ from numbers import Number
 import numpy as np
 
 from .. import _dtype as D
-from ..autograd.function import Function, _state
+from ..autograd.function import Function, _NO_EDGE, _accumulate_node, _hooks, _state
 from ..tensor import Tensor, _make
 
 # --------------------------------------------------------------------------------------------
@@ -121,13 +121,17 @@ class _Binary(Function):
 
     @classmethod
     def forward(cls, ctx, a, b):
-        x, y, be = _promote(ctx, a, b, cls.op, cls.to_float)
-        if True in ctx.needs_input_grad:
+        if (isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype is b._data.dtype
+                and a._device is b._device and (a._data.dtype.kind == "f" or not cls.to_float)):
+            x = a._data
+            y = b._data
+            be = a._device._be
+            ctx._in = ((x.shape, x.dtype), (y.shape, y.dtype))
+        else:
+            x, y, be = _promote(ctx, a, b, cls.op, cls.to_float)
             ctx._in = (_meta(a), _meta(b))
         if cls._saves:
-            ctx.save_for_backward(a if isinstance(a, Tensor) else None,
-                                  b if isinstance(b, Tensor) else None)
-            ctx.scalars = (a, b)
+            cls._save(ctx, a, b)
         try:
             return be.binary(cls.op, x, y)
         except ValueError:
@@ -135,6 +139,13 @@ class _Binary(Function):
             raise
 
     _saves = False
+
+    @staticmethod
+    def _save(ctx, a, b):
+        """Keep both operands for backward (tensors as saved tensors, scalars as values)."""
+        at, bt = isinstance(a, Tensor), isinstance(b, Tensor)
+        ctx.save_for_backward(a if at else None, b if bt else None)
+        ctx.scalars = (None if at else a, None if bt else b)
 
 
 class Add(_Binary):
@@ -156,6 +167,15 @@ class Sub(_Binary):
 class Mul(_Binary):
     op = "mul"
     _saves = True
+
+    @staticmethod
+    def _save(ctx, a, b):
+        # d(ab)/da needs only b and d(ab)/db only a: save just what will be used, so that
+        # `y.mul_(2)` on a tensor that needs no gradient of its own stays legal
+        at, bt = isinstance(a, Tensor), isinstance(b, Tensor)
+        nig = ctx.needs_input_grad
+        ctx.save_for_backward(a if at and nig[1] else None, b if bt and nig[0] else None)
+        ctx.scalars = (None if at else a, None if bt else b)
 
     @staticmethod
     def backward(ctx, g):
@@ -298,25 +318,55 @@ def _binary_fn(cls, name):
     to_float = cls.to_float
 
     def fn(self, other):
-        # fast path: two tensors, same dtype and device, nothing to record
         if isinstance(other, Tensor) and isinstance(self, Tensor):
             x = self._data
             y = other._data
             if (x.dtype is y.dtype and self._device is other._device
-                    and not (_state["grad"] and (self._requires_grad or other._requires_grad))
                     and not (to_float and x.dtype.kind != "f")):
-                be = self._device._be
-                try:
-                    r = be.binary_table[op](x, y)
-                    if r.__class__ is not be.array_type:
-                        r = be.asarray(r)
-                    return _make(r, self._device, False, None, 0, None)
-                except ValueError:
-                    _shape_error(self, other)
-                    raise
+                if not (_state["grad"] and (self._requires_grad or other._requires_grad)):
+                    # fastest path: nothing to record
+                    be = self._device._be
+                    try:
+                        r = be.binary_table[op](x, y)
+                        if r.__class__ is not be.array_type:
+                            r = be.asarray(r)
+                        return _make(r, self._device, False, None, 0, None)
+                    except ValueError:
+                        _shape_error(self, other)
+                        raise
+                if not _hooks and not _state["anomaly"]:
+                    return _record_binary(cls, self, other, x, y)
+            return cls.apply(self, other)
         return _apply_binary(cls, self, other)
     fn.__name__ = name
     return fn
+
+
+def _record_binary(cls, a, b, x, y):
+    """``cls.apply(a, b)`` specialized to two tensors of one dtype and device with autograd
+    recording on and no hooks or anomaly mode: the hot path of training.  It builds exactly
+    the node ``apply`` would build."""
+    ctx = cls._backward_cls()
+    ra = a._requires_grad
+    rb = b._requires_grad
+    ctx.needs_input_grad = (ra, rb)
+    ctx._in = ((x.shape, x.dtype), (y.shape, y.dtype))
+    if cls._saves:
+        cls._save(ctx, a, b)
+    be = a._device._be
+    try:
+        r = be.binary(cls.op, x, y)
+    except ValueError:
+        _shape_error(a, b)
+        raise
+    fa = a.grad_fn
+    fb = b.grad_fn
+    ctx.next_functions = (
+        ((fa, a._output_nr) if fa is not None else (_accumulate_node(a), 0)) if ra else _NO_EDGE,
+        ((fb, b._output_nr) if fb is not None else (_accumulate_node(b), 0)) if rb else _NO_EDGE)
+    if r.dtype.kind == "f":
+        return _make(r, a._device, True, ctx, 0, None)
+    return _make(r, a._device, False, None, 0, None)
 
 
 def _apply_binary(cls, a, b):
