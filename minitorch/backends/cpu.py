@@ -65,7 +65,7 @@ class CpuBackend(Backend):
         return np.arange(start, stop, step, dtype=dtype.np)
 
     def astype(self, x, dtype):
-        return np.array(x, dtype=dtype.np, copy=True)
+        return np.array(x, dtype=dtype.np, copy=True, order="C")
 
     def contiguous(self, x):
         return x if x.flags.c_contiguous else np.ascontiguousarray(x)
