@@ -16,6 +16,7 @@ Backward formulas always take and return Tensors, so they are differentiable the
 from __future__ import annotations
 
 import traceback
+from weakref import ref as _weakref
 from typing import Any, Optional, Tuple
 
 from ..tensor import Tensor, _make
@@ -26,6 +27,17 @@ __all__ = ["Function", "BackwardNode", "AccumulateGrad", "FunctionCtx", "once_di
 # grad_mode.py and anomaly.py set them.
 _state = {"grad": True, "anomaly": False, "anomaly_check_nan": True}
 _hooks = []  # callables(node, inputs, outputs) run after each recorded op (tracer, viz)
+# the nn.Module whose forward is running (innermost last): recorded on each node as
+# ``node._module`` so that the graph renderer can group nodes by module
+_module_stack = [None]
+
+
+def push_module(module) -> None:
+    _module_stack.append(module)
+
+
+def pop_module() -> None:
+    _module_stack.pop()
 
 
 def is_grad_enabled() -> bool:
@@ -57,6 +69,7 @@ class BackwardNode:
     _post_hooks = None      # [fn(grad_inputs, grad_outputs)]
     _trace = None           # anomaly mode: the stack where the op ran
     _out_meta = None        # [(shape, np dtype) | None] per output, for zero-filling
+    _module = None          # the nn.Module whose forward created this node, if any
     materialize_grads = True
 
     @property
@@ -88,8 +101,9 @@ class BackwardNode:
     def set_materialize_grads(self, value: bool) -> None:
         self.materialize_grads = bool(value)
 
-    def mark_dirty(self, *tensors) -> None:  # accepted for API compatibility
-        pass
+    def mark_dirty(self, *tensors) -> None:
+        """forward modified these inputs in place (and returns them as outputs)."""
+        self.__dict__.setdefault("_dirty", set()).update(id(t) for t in tensors)
 
     @property
     def saved_tensors(self) -> Tuple[Optional[Tensor], ...]:
@@ -274,7 +288,20 @@ class Function:
                 outs = cls.forward(ctx, *args, **kwargs)
             finally:
                 _state["grad"] = prev
-            outs = _user_outputs(args, outs)
+            dirty = ctx.__dict__.get("_dirty")
+            outs = _user_outputs(args, outs, dirty)
+            if record:
+                # what the engine checks this Function's gradients against
+                ctx._in_meta = tuple((a._data.shape, a._data.dtype) if isinstance(a, Tensor)
+                                     else None for a in args)
+                ctx.next_functions = tuple(edges)
+                _record(ctx, outs)
+                if dirty:
+                    _rebase_dirty(outs, dirty)
+            if _hooks:
+                for h in _hooks:
+                    h(ctx if record else None, cls, args, kwargs, outs)
+            return outs
 
         if record:
             ctx.next_functions = tuple(edges)
@@ -299,6 +326,18 @@ def _link_view(inp: Tensor, out: Tensor, replay) -> None:
         vc = base._vc = [0]
     out._vc = vc
     out._x = {"base": base, "chain": chain}
+    if base.grad_fn is not None and _state["grad"]:
+        # a differentiable view of a non-leaf: an in-place op on the base (or on another of
+        # its views) must re-point this view's grad_fn (ops/inplace.py: _refresh_views)
+        bx = base._x
+        if bx is None:
+            bx = base._x = {}
+        refs = bx.get("views")
+        if refs is None:
+            refs = bx["views"] = []
+        elif len(refs) >= 64 and not len(refs) & (len(refs) - 1):  # prune at powers of 2
+            refs[:] = [r for r in refs if r() is not None]
+        refs.append(_weakref(out))
 
 
 def replay_view(t: Tensor, chain) -> Tensor:
@@ -316,23 +355,53 @@ def _device_of(args):
     return CPU
 
 
-def _user_outputs(args, outs):
+def _user_outputs(args, outs, dirty=None):
     """Outputs of a user forward: an input returned as-is becomes a fresh alias (PyTorch
-    does the same), so that recording a grad_fn never rewires the caller's input."""
+    does the same), so that recording a grad_fn never rewires the caller's input -- unless
+    forward modified it in place and said so (``ctx.mark_dirty``): then it is returned
+    itself, and gets this node as its grad_fn."""
     single = not isinstance(outs, tuple)
     seq = (outs,) if single else outs
     ids = {id(a) for a in args if isinstance(a, Tensor)}
     fixed = []
     for o in seq:
         if isinstance(o, Tensor):
-            if id(o) in ids or o.grad_fn is not None or o._requires_grad:
+            if dirty and id(o) in dirty and id(o) in ids:
+                if _state["grad"]:
+                    base = o._base
+                    if o._requires_grad and o.grad_fn is None:
+                        raise RuntimeError("a leaf Variable that requires grad has been used in "
+                                           "an in-place operation.")
+                    if base is not None and base._requires_grad and base.grad_fn is None:
+                        raise RuntimeError("a view of a leaf Variable that requires grad is "
+                                           "being used in an in-place operation.")
+                if o._vc is None:
+                    o._vc = [0]
+                o._vc[0] += 1
+            elif id(o) in ids or o.grad_fn is not None or o._requires_grad:
                 o = _make(o._data, o._device, False, None, 0, o._vc)
         fixed.append(o)
     return fixed[0] if single else tuple(fixed)
 
 
+def _rebase_dirty(outs, dirty) -> None:
+    """Dirty outputs now hold this node's result: a dirty view rebases its base (as an
+    in-place op on a view does), and other views of the tensor are re-pointed."""
+    from ..ops.inplace import _rebase, _refresh_views
+    for o in (outs if type(outs) is tuple else (outs,)):
+        if isinstance(o, Tensor) and id(o) in dirty and o.grad_fn is not None:
+            base = o._base
+            if base is not None:
+                _rebase(o, base, _make(o._data, o._device, True, o.grad_fn, o._output_nr,
+                                       None))
+            _refresh_views(base if base is not None else o, o)
+
+
 def _record(ctx: BackwardNode, outs) -> None:
     """Link the outputs to their node (``ctx``): they require grad if floating point."""
+    m = _module_stack[-1]
+    if m is not None:
+        ctx._module = m
     if _state["anomaly"]:
         ctx._trace = "".join(traceback.format_stack()[:-3])
     non_diff = ctx.__dict__.get("_non_diff")
@@ -366,7 +435,7 @@ def _record(ctx: BackwardNode, outs) -> None:
         # an output saved in forward must not keep itself alive through its own grad_fn
         ids = {id(o): i for i, o in enumerate(seq) if isinstance(o, Tensor)}
         ctx._saved = tuple(
-            (_make(t._data, t._device, False, None, 0, t._vc), v, ids[id(t)])
+            (_make(t._data, t._device, False, None, 0, t._vc), t._version, ids[id(t)])
             if t is not None and id(t) in ids and t.grad_fn is ctx else (t, v, n)
             for t, v, n in ctx._saved)
 

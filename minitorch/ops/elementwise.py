@@ -9,7 +9,8 @@ from numbers import Number
 import numpy as np
 
 from .. import _dtype as D
-from ..autograd.function import Function, _NO_EDGE, _accumulate_node, _hooks, _state
+from ..autograd.function import (Function, _NO_EDGE, _accumulate_node, _hooks, _module_stack,
+                                 _state)
 from ..tensor import Tensor, _make
 
 # --------------------------------------------------------------------------------------------
@@ -364,6 +365,9 @@ def _record_binary(cls, a, b, x, y):
     ctx.next_functions = (
         ((fa, a._output_nr) if fa is not None else (_accumulate_node(a), 0)) if ra else _NO_EDGE,
         ((fb, b._output_nr) if fb is not None else (_accumulate_node(b), 0)) if rb else _NO_EDGE)
+    m = _module_stack[-1]
+    if m is not None:
+        ctx._module = m
     if r.dtype.kind == "f":
         return _make(r, a._device, True, ctx, 0, None)
     return _make(r, a._device, False, None, 0, None)
