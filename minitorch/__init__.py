@@ -20,8 +20,6 @@ from . import cuda  # noqa: F401
 
 __version__ = "0.1.0"
 
-float16 = None  # not supported: referencing it fails loudly at use
-
 # functional forms of Tensor methods: minitorch.exp(x) is Tensor.exp(x)
 _METHOD_FUNCTIONS = (
     "add sub subtract mul multiply div divide true_divide pow floor_divide remainder maximum "

@@ -22,7 +22,7 @@ def _float_formatter(a: np.ndarray):
         fmt = "{:.0f}"
     elif np.all(finite == np.round(finite)) and (nonzero.size == 0 or nonzero.max() < 1e8):
         fmt = "{:.0f}."
-    elif nonzero.size and (nonzero.max() / nonzero.min() > 1000 or nonzero.max() > 1e8
+    elif nonzero.size and (nonzero.max() > 1000 * nonzero.min() or nonzero.max() > 1e8
                            or nonzero.min() < 1e-4):
         fmt = "{:." + str(p) + "e}"
     else:

@@ -290,18 +290,19 @@ class Tensor:
         dev, dt = None, None
         copy = kwargs.pop("copy", False)
         kwargs.pop("non_blocking", None)
+        from .device import device as _device_cls
         for a in list(args) + list(kwargs.values()):
+            if a is None:
+                continue
             if isinstance(a, Tensor):
                 dev, dt = a._device, a.dtype
             elif isinstance(a, D.dtype):
                 dt = a
-            elif a is not None:
-                try:
-                    dt = D.to_dtype(a) if not isinstance(a, (str,)) or a in D._BY_NAME else None
-                except TypeError:
-                    dt = None
-                if dt is None:
-                    dev = a
+            elif isinstance(a, (str, _device_cls)) or (isinstance(a, int)
+                                                        and not isinstance(a, bool)):
+                dev = a
+            else:
+                dt = D.to_dtype(a)  # a NumPy dtype or a Python type
         from .ops import elementwise as _ew, transfer as _tr
         out = self
         if dev is not None:

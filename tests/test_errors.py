@@ -138,6 +138,12 @@ ERRORS = [
     ("one_hot_range", lambda m: __import__("minitorch.ops.index", fromlist=["x"]).one_hot(
         m.tensor([0, 5]), 3) if m is minitorch else m.nn.functional.one_hot(m.tensor([0, 5]), 3),
      RuntimeError, r"Class values must be smaller than num_classes."),
+    ("int_floor_div_zero", lambda m: m.tensor([7, 1]) // m.tensor([2, 0]), RuntimeError,
+     r"ZeroDivisionError"),
+    ("int_remainder_zero", lambda m: m.tensor([7]) % 0, RuntimeError, r"ZeroDivisionError"),
+    ("bool_sub", lambda m: m.tensor([True]) - m.tensor([False]), RuntimeError,
+     r"Subtraction, the `-` operator, with two bool tensors is not supported. Use the `\^` or "
+     r"`logical_xor\(\)` operator instead."),
     ("grad_shape", lambda m: (m.ones(2, requires_grad=True) * 2).backward(m.ones(3)),
      RuntimeError, r"Mismatch in shape: grad_output\[0\] has a shape of"),
 ]

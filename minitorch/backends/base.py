@@ -59,12 +59,15 @@ class Backend:
         raise NotImplementedError
 
     def empty(self, shape, dtype):
+        """An uninitialized array of ``shape`` and ``dtype``."""
         raise NotImplementedError
 
     def full(self, shape, value, dtype):
+        """An array of ``shape`` filled with the Python scalar ``value``."""
         raise NotImplementedError
 
     def arange(self, start, stop, step, dtype):
+        """``start, start+step, ...`` up to (excluding) ``stop``."""
         raise NotImplementedError
 
     def astype(self, x, dtype):
@@ -85,6 +88,7 @@ class Backend:
         raise NotImplementedError
 
     def permute(self, x, dims):
+        """A view with the dims reordered (``dims`` is a permutation tuple)."""
         raise NotImplementedError
 
     def expand(self, x, shape):
@@ -96,6 +100,7 @@ class Backend:
         raise NotImplementedError
 
     def flip(self, x, dims):
+        """A *copy* with the elements reversed along ``dims`` (PyTorch's flip copies)."""
         raise NotImplementedError
 
     # -- compute ---------------------------------------------------------------------------
@@ -103,9 +108,11 @@ class Backend:
         """One of UNARY_OPS, elementwise, same dtype (bool for logical_not/isnan)."""
         raise NotImplementedError
 
-    def binary(self, op, a, b):
+    def binary(self, op, a, b, out=None):
         """One of BINARY_OPS with broadcasting; same dtype in, same dtype out (bool for
-        COMPARISONS).  One operand may be a Python scalar."""
+        COMPARISONS).  One operand may be a Python scalar.  With ``out`` (an array of the
+        broadcast shape and the result dtype, possibly ``a`` itself) the result is written
+        there in place: what in-place ops and optimizer updates use."""
         raise NotImplementedError
 
     def where(self, cond, a, b):
@@ -130,9 +137,11 @@ class Backend:
         raise NotImplementedError
 
     def softmax(self, x, axis):
+        """Fused, numerically stable softmax along ``axis``."""
         raise NotImplementedError
 
     def cat(self, xs, axis):
+        """Concatenate arrays (same dtype, equal sizes off ``axis``) along ``axis``."""
         raise NotImplementedError
 
     # -- indexing ------------------------------------------------------------------------
@@ -146,9 +155,12 @@ class Backend:
         raise NotImplementedError
 
     def gather(self, x, dim, index):
+        """``out[i][j] = x[i][index[i][j]]`` (dim=1); ``index`` may be smaller than ``x``
+        off ``dim``; indices are in range."""
         raise NotImplementedError
 
     def scatter_add_(self, x, dim, index, src):
+        """In place: ``x[i][index[i][j]] += src[i][j]`` (dim=1), duplicates summed."""
         raise NotImplementedError
 
     def nonzero(self, x):
@@ -157,22 +169,55 @@ class Backend:
 
     # -- random --------------------------------------------------------------------------
     def uniform(self, shape, low, high, dtype, gen):
+        """Uniform samples in [low, high) drawn from Generator ``gen``."""
         raise NotImplementedError
 
     def normal(self, shape, mean, std, dtype, gen):
+        """Normal samples N(mean, std**2) drawn from Generator ``gen``."""
         raise NotImplementedError
 
     def randint(self, shape, low, high, dtype, gen):
+        """Integers uniform in [low, high) drawn from Generator ``gen``."""
         raise NotImplementedError
 
     def randperm(self, n, dtype, gen):
+        """A random permutation of ``0 .. n-1`` drawn from Generator ``gen``."""
         raise NotImplementedError
 
     def bernoulli(self, x, gen):
         """1.0 with probability ``x`` (elementwise), else 0.0; dtype of ``x``."""
         raise NotImplementedError
 
+    # -- convolution and pooling (fused) --------------------------------------------------
+    # ``kernel``, ``stride``, ``padding``, ``dilation`` are (h, w) pairs of ints; padding is
+    # zeros on both sides.  Output size per spatial dim (floor mode):
+    #     out = (in + 2*padding - dilation*(kernel-1) - 1) // stride + 1
+    def im2col(self, x, kernel, stride, padding, dilation):
+        """Unfold sliding windows: (N, C, H, W) -> (N, C*kh*kw, oh*ow), contiguous.
+
+        Row ``(c*kh + i)*kw + j`` holds, for every window position ``l = y*ow + x``, the input
+        value at ``(c, y*sh - ph + i*dh, x*sw - pw + j*dw)`` (0 where that lies in the
+        padding).  Convolution is then one matmul with the flattened weight."""
+        raise NotImplementedError
+
+    def col2im(self, cols, input_shape, kernel, stride, padding, dilation):
+        """The adjoint of ``im2col``: (N, C*kh*kw, oh*ow) -> zeros of ``input_shape``
+        (N, C, H, W) with every column entry *added* at the input position it was read from
+        (overlapping windows sum; entries that fall in the padding are dropped)."""
+        raise NotImplementedError
+
+    def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
+        """Max over each window of (N, C, H, W) -> (values, indices), both (N, C, oh, ow).
+
+        Padding counts as -inf.  ``indices`` (int64) are flat positions ``h*W + w`` in the
+        input plane of the first maximum (what PyTorch returns with ``return_indices``); the
+        backward scatters into them.  ``ceil_mode``: out = ceil(... / stride) + 1 instead of
+        floor, less one if the last window would start in the right/bottom padding."""
+        raise NotImplementedError
+
 
 def primitive_names():
     """Every method a backend must implement (what tests check against)."""
-    return sorted(n for n, v in vars(Backend).items() if callable(v) and not n.startswith("__"))
+    import inspect
+    return sorted(n for n, v in vars(Backend).items()
+                  if inspect.isfunction(v) and not n.startswith("__"))

@@ -1,9 +1,16 @@
 """The cpu backend: every primitive of the contract (base.Backend) as a NumPy call."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .base import Backend
+
+# PyTorch computes log(0), x/0, sqrt(-1) ... silently (inf/nan); so do we: NumPy's
+# RuntimeWarnings raised from this module are noise for a tensor library's users.
+warnings.filterwarnings("ignore", category=RuntimeWarning,
+                        module=r"minitorch\.(backends|ops)\.")
 
 _UNARY = {
     "neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p, "sqrt": np.sqrt,
@@ -108,7 +115,10 @@ class CpuBackend(Backend):
             return _arr((1 / np.sqrt(x)).astype(x.dtype, copy=False))
         raise KeyError(op)
 
-    def binary(self, op, a, b):
+    def binary(self, op, a, b, out=None):
+        if out is not None:
+            _BINARY[op](a, b, out=out)
+            return out
         return _arr(_BINARY[op](a, b))
 
     def where(self, cond, a, b):
@@ -192,3 +202,75 @@ class CpuBackend(Backend):
 
     def bernoulli(self, x, gen):
         return (gen.np_gen.random(x.shape) < x).astype(x.dtype)
+
+    # convolution and pooling: strided window views of a padded copy (no Python loop over
+    # output positions; col2im loops over the kh*kw kernel offsets only)
+    def im2col(self, x, kernel, stride, padding, dilation):
+        n, c, h, w = x.shape
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+        oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+        ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+        if ph or pw:
+            xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), x.dtype)
+            xp[:, :, ph:ph + h, pw:pw + w] = x
+        else:
+            xp = np.ascontiguousarray(x)
+        s0, s1, s2, s3 = xp.strides
+        win = np.lib.stride_tricks.as_strided(
+            xp, (n, c, kh, kw, oh, ow), (s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw),
+            writeable=False)
+        return win.reshape(n, c * kh * kw, oh * ow)  # the one copy
+
+    def col2im(self, cols, input_shape, kernel, stride, padding, dilation):
+        n, c, h, w = input_shape
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+        oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+        ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+        cols = cols.reshape(n, c, kh, kw, oh, ow)
+        out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), cols.dtype)
+        for i in range(kh):
+            y0 = i * dh
+            for j in range(kw):
+                x0 = j * dw
+                out[:, :, y0:y0 + sh * (oh - 1) + 1:sh, x0:x0 + sw * (ow - 1) + 1:sw] += \
+                    cols[:, :, i, j]
+        if ph or pw:
+            out = np.ascontiguousarray(out[:, :, ph:ph + h, pw:pw + w])
+        return out
+
+    def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
+        n, c, h, w = x.shape
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+
+        def _pool_out(size, k, s, p, d, ceil_mode):  # PyTorch's pooling_output_shape
+            out = (size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+            return out - 1 if ceil_mode and (out - 1) * s >= size + p else out
+
+        oh = _pool_out(h, kh, sh, ph, dh, ceil_mode)
+        ow = _pool_out(w, kw, sw, pw, dw, ceil_mode)
+        # rows -ph .. -ph+hp-1 of the input, padded with the lowest value
+        hp = max((oh - 1) * sh + dh * (kh - 1) + 1, ph + h)
+        wp = max((ow - 1) * sw + dw * (kw - 1) + 1, pw + w)
+        low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        xp = np.full((n, c, hp, wp), low, x.dtype)
+        xp[:, :, ph:ph + h, pw:pw + w] = x
+        s0, s1, s2, s3 = xp.strides
+        win = np.lib.stride_tricks.as_strided(
+            xp, (n, c, oh, ow, kh, kw), (s0, s1, s2 * sh, s3 * sw, s2 * dh, s3 * dw),
+            writeable=False).reshape(n, c, oh, ow, kh * kw)
+        k = np.argmax(win, axis=-1)[..., None]
+        vals = np.take_along_axis(win, k, -1)[..., 0]
+        k = k[..., 0]
+        ys = np.arange(oh)[:, None] * sh - ph + (k // kw) * dh
+        xs = np.arange(ow)[None, :] * sw - pw + (k % kw) * dw
+        # a window whose real inputs are all the lowest value may have picked a padding
+        # position: point it at the window's first real input instead (as PyTorch does)
+        bad = (ys < 0) | (ys >= h) | (xs < 0) | (xs >= w)
+        if bad.any():
+            y0 = np.arange(oh) * sh - ph
+            x0 = np.arange(ow) * sw - pw
+            y0 = np.where(y0 < 0, y0 + (-y0 + dh - 1) // dh * dh, y0)[:, None]
+            x0 = np.where(x0 < 0, x0 + (-x0 + dw - 1) // dw * dw, x0)[None, :]
+            ys = np.where(bad, y0, ys)
+            xs = np.where(bad, x0, xs)
+        return np.ascontiguousarray(vals), (ys * w + xs).astype(np.int64)

@@ -160,6 +160,13 @@ class Add(_Binary):
 class Sub(_Binary):
     op = "sub"
 
+    @classmethod
+    def forward(cls, ctx, a, b):
+        if _is_bool(a) and _is_bool(b):
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                               "supported. Use the `^` or `logical_xor()` operator instead.")
+        return super().forward.__func__(cls, ctx, a, b)
+
     @staticmethod
     def backward(ctx, g):
         return ctx.a_grad(g), ctx.b_grad(-g if ctx.needs_input_grad[1] else None)
@@ -216,7 +223,14 @@ class Pow(_Binary):
         ga = gb = None
         if ctx.needs_input_grad[0]:
             if b is None:  # scalar exponent
-                ga = g * 0.0 if sb == 0 else g * sb * a ** (sb - 1)
+                if sb == 0:
+                    ga = g * 0.0
+                elif sb == 1:
+                    ga = g
+                elif sb == 2:
+                    ga = g * (a * 2.0)
+                else:
+                    ga = g * sb * a ** (sb - 1)
             else:
                 ga = g * b * where(b == 0, 1.0, a) ** (b - 1)
                 ga = where(b == 0, 0.0, ga)
@@ -262,7 +276,34 @@ class Minimum(_TieSplit):
     wins = "lt"
 
 
-class Remainder(_Binary):
+def _is_bool(t) -> bool:
+    return (t._data.dtype.kind == "b") if isinstance(t, Tensor) else isinstance(t, (bool,
+                                                                                   np.bool_))
+
+
+def _check_int_zero_division(a, b) -> None:
+    """Integer // and % by zero raise, as in PyTorch (NumPy would return 0 with a warning)."""
+    ints = all((t._data.dtype.kind in "iub") if isinstance(t, Tensor) else
+               isinstance(t, (int, np.integer)) for t in (a, b))
+    if not ints:
+        return
+    if isinstance(b, Tensor):
+        be = b._device._be
+        if bool(be.to_numpy(be.reduce("any", be.binary("eq", b._data, b._data.dtype.type(0)),
+                                      tuple(range(b._data.ndim)), False))):
+            raise RuntimeError("ZeroDivisionError")
+    elif b == 0:
+        raise RuntimeError("ZeroDivisionError")
+
+
+class _IntDivision(_Binary):
+    @classmethod
+    def forward(cls, ctx, a, b):
+        _check_int_zero_division(a, b)
+        return super().forward.__func__(cls, ctx, a, b)
+
+
+class Remainder(_IntDivision):
     op = "remainder"
     _saves = True
 
@@ -276,7 +317,7 @@ class Remainder(_Binary):
         return ctx.a_grad(g), gb
 
 
-class FloorDivide(_Binary):
+class FloorDivide(_IntDivision):
     op = "floor_divide"
 
     @staticmethod
@@ -317,15 +358,19 @@ for _cls in (Add, Sub, Mul, Div, Pow, Maximum, Minimum, Remainder, FloorDivide):
 def _binary_fn(cls, name):
     op = cls.op
     to_float = cls.to_float
+    check_zero = issubclass(cls, _IntDivision)
 
     def fn(self, other):
+        if check_zero:
+            _check_int_zero_division(self, other)
         if isinstance(other, Tensor) and isinstance(self, Tensor):
             x = self._data
             y = other._data
             if (x.dtype is y.dtype and self._device is other._device
                     and not (to_float and x.dtype.kind != "f")):
-                if not (_state["grad"] and (self._requires_grad or other._requires_grad)):
-                    # fastest path: nothing to record
+                if not (_state["grad"] and (self._requires_grad or other._requires_grad)
+                        or _hooks):
+                    # fastest path: nothing to record, nobody watching
                     be = self._device._be
                     try:
                         r = be.binary_table[op](x, y)
@@ -335,6 +380,8 @@ def _binary_fn(cls, name):
                     except ValueError:
                         _shape_error(self, other)
                         raise
+                    except TypeError:  # e.g. bool - bool: let the op say it PyTorch's way
+                        return cls.apply(self, other)
                 if not _hooks and not _state["anomaly"]:
                     return _record_binary(cls, self, other, x, y)
             return cls.apply(self, other)
@@ -518,7 +565,7 @@ def _unary_fn(cls, name):
     def fn(self):
         if not isinstance(self, Tensor):
             raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(self).__name__}")
-        if not (_state["grad"] and self._requires_grad) and not (
+        if not (_state["grad"] and self._requires_grad) and not _hooks and not (
                 cls.to_float and self._data.dtype.kind != "f"):
             return _make(self._device._be.unary(op, self._data), self._device, False, None, 0,
                          None)
