@@ -71,3 +71,11 @@ def save(*args, **kwargs):  # provided by the training work (safetensors, no pic
 def load(*args, **kwargs):
     from .serialization import load as _load
     return _load(*args, **kwargs)
+
+
+def __getattr__(name):
+    # heavier optional parts load on first use: `minitorch.viz` imports graphviz
+    if name in ("viz", "nn", "optim", "utils", "datasets"):
+        import importlib
+        return importlib.import_module(f"minitorch.{name}")
+    raise AttributeError(f"module 'minitorch' has no attribute '{name}'")

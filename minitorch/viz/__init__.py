@@ -1,0 +1,19 @@
+"""Pictures of graphs: the autograd graph behind a tensor (``make_dot``) and the values
+and gradients of a small computation (``draw_values``).
+
+One rendering core (``core.py``: a neutral graph model -> Graphviz) serves every graph
+source: the autograd graph (``autograd_graph.py``), the values view (``values.py``) and
+the static graph of the tracer.
+
+>>> import minitorch.viz as viz
+>>> dot = viz.make_dot(loss, params=dict(model.named_parameters()))
+>>> dot                          # inline SVG in Jupyter
+>>> viz.render(dot, "graph.png")  # or .svg / .pdf; .dot needs no Graphviz install
+"""
+from .core import (Graph, Node, Edge, Cluster, DotGraph, DotNotFoundError, render,  # noqa: F401
+                   to_digraph, dot_available, WARN_NODES)
+from .autograd_graph import make_dot, make_graph, record_shapes  # noqa: F401
+from .values import draw_values, values_graph, record_values  # noqa: F401
+
+__all__ = ["make_dot", "make_graph", "draw_values", "values_graph", "record_shapes",
+           "record_values", "render", "Graph", "DotGraph", "DotNotFoundError", "dot_available"]
