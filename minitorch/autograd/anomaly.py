@@ -1,7 +1,7 @@
 """Anomaly detection: remember where each op ran, and fail loudly on NaN gradients."""
 from __future__ import annotations
 
-import sys
+import warnings
 
 from .function import _state
 
@@ -19,6 +19,8 @@ class detect_anomaly:
 
     def __init__(self, check_nan: bool = True):
         self.check_nan = check_nan
+        warnings.warn("Anomaly Detection has been enabled. This mode will increase the runtime "
+                      "and should only be enabled for debugging.", stacklevel=2)
 
     def __enter__(self):
         self._prev = (_state["anomaly"], _state["anomaly_check_nan"])
@@ -46,9 +48,7 @@ def check_nan(node, grads) -> None:
         if g is None or g._data.dtype.kind != "f":
             continue
         if bool(g.isnan().any()):
-            if node._trace:
-                print(f"Traceback of forward call that caused the error:\n{node._trace}",
-                      file=sys.stderr)
-            raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output."
-                               + (f"\nForward call that created it:\n{node._trace}"
-                                  if node._trace else ""))
+            if node._trace:  # PyTorch warns with the forward stack; the error is one line
+                warnings.warn(f"Error detected in {node.name()}. Traceback of forward call that "
+                              f"caused the error:\n{node._trace}", stacklevel=2)
+            raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")

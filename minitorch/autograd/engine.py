@@ -131,7 +131,8 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
     if inputs is not None:
         inputs = _as_tuple(inputs)
         if not inputs:
-            raise RuntimeError("grad requires non-empty inputs.")
+            raise RuntimeError(f"`inputs` argument to `{'backward' if accumulate else 'grad'}()` "
+                               "cannot be empty.")
         targets = set()
         for i, t in enumerate(inputs):
             if not isinstance(t, Tensor):
@@ -164,27 +165,38 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
     prev_grad = _state["grad"]
     _state["grad"] = create_graph
     _create_graph_stack.append(create_graph)
-    stored_this_pass = set()
+    # buffers a leaf's .grad must not take over (it would alias them): the caller's gradient
+    # tensors and buffers already stored as some .grad during this pass
+    protected = {id(g._data) for g in grad_outputs if g is not None} if grad_outputs else set()
     try:
         while ready:
             node = ready.pop()
             grads = buffers.pop(id(node))
             _run_pre_hooks(node, grads)
+            if isinstance(node, AccumulateGrad):
+                if accumulate:
+                    if inputs is None or (id(node), 0) in capture:
+                        _accumulate(node.variable, grads[0], create_graph, protected)
+                elif grads[0] is not None:
+                    pos = capture.get((id(node), 0))
+                    if pos is not None:
+                        results[pos] = grads[0]
+                continue
             if capture:
                 for nr in range(len(grads)):
                     pos = capture.get((id(node), nr))
                     if pos is not None and grads[nr] is not None:
-                        results[pos] = grads[nr]
-            if isinstance(node, AccumulateGrad):
-                if accumulate and (inputs is None or (id(node), 0) in capture):
-                    _accumulate(node.variable, grads[0], create_graph, stored_this_pass)
-                continue
-            if targets is not None and not accumulate and not any(
+                        if accumulate:  # backward(inputs=[non_leaf]) fills its .grad
+                            _accumulate(inputs[pos], grads[nr], create_graph, protected)
+                        else:
+                            results[pos] = grads[nr]
+            if targets is not None and not any(
                     nx is not None and id(nx) in useful for nx, _ in node.next_functions):
                 continue  # nothing below this node is wanted
             if node.materialize_grads and None in grads:
-                grads = [g if g is not None else _zeros_for(node._out_meta[i], _any(grads))
-                         for i, g in enumerate(grads)]
+                meta = node._out_meta  # None for a non-tensor output: its gradient stays None
+                grads = [g if g is not None or meta[i] is None else
+                         _zeros_for(meta[i], _any(grads)) for i, g in enumerate(grads)]
             in_grads = _call(node, grads)
             if not retain_graph:
                 node._release()
@@ -212,9 +224,9 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
     if inputs is not None and not accumulate:
         for i, r in enumerate(results):
             if r is None and not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been used "
-                                   "in the graph. Set allow_unused=True if this is the desired "
-                                   "behavior.")
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have "
+                                   "been used in the graph. Set allow_unused=True if this is the "
+                                   "desired behavior.")
             if r is not None and not create_graph:
                 results[i] = r.detach()
         return tuple(results)
@@ -243,7 +255,7 @@ def _run_pre_hooks(node, grads) -> None:
                 grads[nr] = r
         for h in hooks.get(nr, ()):
             if getattr(h, "_retain_grad", False) and grads[nr] is not None:
-                h(grads[nr])
+                h(grads[nr].clone())  # its own buffer: later in-place ops must not alias
     for h in list(hooks.get(-1, ())):
         r = h(tuple(grads))
         if r is not None:
@@ -265,6 +277,9 @@ def _call(node: BackwardNode, grads) -> tuple:
         if g is not None and not isinstance(g, Tensor):
             raise TypeError(f"function {node.name()} returned a gradient of type "
                             f"{type(g).__name__} at index {i}; expected a Tensor or None")
+    meta = node.__dict__.get("_in_meta")  # user Functions: check what backward returned
+    if meta is not None:
+        out = _validate(node, out, meta)
     if node._post_hooks:
         for h in node._post_hooks:
             r = h(out, tuple(grads))
@@ -276,7 +291,33 @@ def _call(node: BackwardNode, grads) -> tuple:
     return out
 
 
-def _accumulate(t: Tensor, g: Tensor, create_graph: bool, stored: set) -> None:
+def _validate(node, grads, meta) -> tuple:
+    """A user backward's gradients must fit their inputs: sum a broadcast one down, cast
+    the dtype, reject any other shape (PyTorch's validate_outputs)."""
+    out = list(grads)
+    for i, g in enumerate(out):
+        if g is None or meta[i] is None:
+            continue
+        shape, npdt = meta[i]
+        if g._data.shape != shape:
+            from ..ops.elementwise import broadcast_shapes, sum_to
+            try:
+                ok = broadcast_shapes(shape, g._data.shape) == g._data.shape
+            except RuntimeError:
+                ok = False
+            if not ok:
+                raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index "
+                                   f"{i} - got {list(g._data.shape)} but expected shape compatible "
+                                   f"with {list(shape)}")
+            g = sum_to(g, shape)
+        if g._data.dtype != npdt:
+            from .._dtype import _BY_NP
+            g = g.to(_BY_NP[npdt])
+        out[i] = g
+    return tuple(out)
+
+
+def _accumulate(t: Tensor, g: Tensor, create_graph: bool, protected: set) -> None:
     if g._data.shape != t._data.shape:
         from ..ops.elementwise import sum_to
         try:
@@ -290,9 +331,11 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool, stored: set) -> None:
     if not create_graph:
         g = g.detach() if g.grad_fn is not None or g._requires_grad else g
     if t.grad is None:
-        if id(g._data) in stored:  # the same buffer already went to another leaf
+        # .grad gets its own buffer: not one the caller or another .grad holds, and not a
+        # view (e.g. the read-only broadcast that sum's backward makes)
+        if id(g._data) in protected or getattr(g._data, "base", None) is not None:
             g = g.clone()
-        stored.add(id(g._data))
+        protected.add(id(g._data))
         t.grad = g if create_graph else _make(g._data, g._device, False, None, 0, None)
     else:
         t.grad = t.grad + g

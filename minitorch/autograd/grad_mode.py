@@ -29,8 +29,9 @@ class _GradMode:
     _target = True
 
     def __new__(cls, *args, **kwargs):
-        # bare decorator use: @no_grad (without parentheses)
-        if cls in (no_grad, enable_grad) and len(args) == 1 and callable(args[0]) and not kwargs:
+        # bare decorator use: @no_grad, @enable_grad, @inference_mode (without parentheses)
+        if cls in (no_grad, enable_grad, inference_mode) and len(args) == 1 \
+                and callable(args[0]) and not kwargs:
             return _decorate(args[0], cls._target)
         return super().__new__(cls)
 
@@ -81,6 +82,7 @@ class set_grad_enabled(_GradMode):
 
 class inference_mode(_GradMode):
     """Like ``no_grad`` (minitorch has no separate inference tensors)."""
+    _target = False  # the bare decorator form (@inference_mode) reads the class default
 
     def __init__(self, mode: bool = True):
         super().__init__()

@@ -59,6 +59,7 @@ def commit_inplace(self: Tensor, out) -> Tensor:
             self.grad_fn = out.grad_fn
             self._output_nr = out._output_nr
             self._requires_grad = True
+        _refresh_views(base if base is not None else self, self)
     return self
 
 
@@ -78,13 +79,28 @@ class CopySlices(Function):
 
     @staticmethod
     def backward(ctx, g):
-        g_base = None
-        if ctx.needs_input_grad[0]:
-            g_base = g.clone()
-            region = replay_view(g_base.detach(), ctx.chain)
-            region._device._be.copy_(region._data, 0)
+        g_base = ZeroRegion.apply(g, ctx.chain) if ctx.needs_input_grad[0] else None
         g_view = replay_view(g, ctx.chain) if ctx.needs_input_grad[1] else None
         return g_base, g_view, None
+
+
+class ZeroRegion(Function):
+    """A copy of ``g`` with a view's region set to zero: linear and its own adjoint, so
+    CopySlices' backward stays differentiable (double backward through in-place ops)."""
+    _raw_forward = True
+
+    @staticmethod
+    def forward(ctx, g, chain):
+        ctx.chain = chain
+        be = g._device._be
+        out = be.astype(g._data, D._BY_NP[g._data.dtype])  # a fresh contiguous copy
+        region = replay_view(_make(out, g._device, False, None, 0, None), chain)
+        be.copy_(region._data, 0)
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return ZeroRegion.apply(gg, ctx.chain), None
 
 
 def _rebase(view: Tensor, base: Tensor, new_view: Tensor) -> None:
@@ -93,17 +109,42 @@ def _rebase(view: Tensor, base: Tensor, new_view: Tensor) -> None:
     base.grad_fn = nb.grad_fn
     base._output_nr = 0
     base._requires_grad = True
+    _regenerate(view, base, chain)
+
+
+def _regenerate(view: Tensor, base: Tensor, chain) -> None:
+    """Point ``view``'s grad_fn at the base's current graph (PyTorch regenerates a view's
+    grad_fn the same way, lazily, once the base's version has changed)."""
     fresh = replay_view(base, chain)
     view.grad_fn = fresh.grad_fn
     view._output_nr = fresh._output_nr
-    view._requires_grad = True
+    view._requires_grad = fresh._requires_grad
+
+
+def _refresh_views(base: Tensor, skip: Tensor) -> None:
+    """After ``base`` (or one of its views) got a new graph node, the other live views of
+    ``base`` must not keep pointing at its old graph: they see the new values."""
+    refs = base._x.get("views") if base._x else None
+    if not refs:
+        return
+    for r in tuple(refs):
+        v = r()
+        if v is not None and v is not skip:
+            _regenerate(v, base, v._x["chain"])
+    refs[:] = [r for r in refs if r() is not None]
 
 
 def inplace(op):
     """Turn an out-of-place Tensor method ``op(self, *args)`` into its in-place twin."""
     def method(self, *args, **kwargs):
         check_inplace(self)
-        out = op(self, *args, **kwargs)
+        src = self
+        if _state["grad"] and (self._requires_grad or _any_requires_grad(args, kwargs)):
+            # the op may save its input for backward, and the write below overwrites self's
+            # memory: let it see a copy of the current values (PyTorch saves "original self")
+            src = _make(self._device._be.astype(self._data, self.dtype), self._device,
+                        self._requires_grad, self.grad_fn, self._output_nr, None)
+        out = op(src, *args, **kwargs)
         if out is NotImplemented:
             return out
         if out._data.dtype != self._data.dtype:
@@ -114,6 +155,16 @@ def inplace(op):
         return commit_inplace(self, out)
     method.__name__ = getattr(op, "__name__", "op") + "_"
     return method
+
+
+def _any_requires_grad(args, kwargs) -> bool:
+    for a in args:
+        if isinstance(a, Tensor) and a._requires_grad:
+            return True
+    for a in kwargs.values():
+        if isinstance(a, Tensor) and a._requires_grad:
+            return True
+    return False
 
 
 def zero_(self: Tensor) -> Tensor:
