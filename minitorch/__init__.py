@@ -13,7 +13,7 @@ from .random import Generator, manual_seed, seed, initial_seed, get_rng_state, s
 from .random import default_generator  # noqa: F401
 from . import autograd
 from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode,  # noqa: F401
-                       is_grad_enabled)
+                       is_grad_enabled, is_anomaly_enabled)
 from ._repr import set_printoptions  # noqa: F401
 from .ops import elementwise as _E, reduce as _R, shape as _S, index as _I, linalg as _L
 from . import cuda  # noqa: F401

@@ -30,7 +30,7 @@ def _make(data, device, requires_grad, grad_fn, output_nr, vc) -> "Tensor":
     t.grad_fn = grad_fn
     t._output_nr = output_nr
     t._vc = vc
-    t.grad = None
+    t._grad = None
     t._x = None
     return t
 
@@ -42,7 +42,7 @@ def _shape_str(shape) -> str:
 class Tensor:
     """A multi-dimensional array with autograd.  Create with ``minitorch.tensor`` & co."""
 
-    __slots__ = ("_data", "_device", "_requires_grad", "grad_fn", "_output_nr", "_vc", "grad",
+    __slots__ = ("_data", "_device", "_requires_grad", "grad_fn", "_output_nr", "_vc", "_grad",
                  "_x", "__weakref__")
     # _vc: version counter, a one-element list shared with views (None until needed)
     # _x: rarely used extras (None or a dict): AccumulateGrad node, view base and replay
@@ -103,6 +103,8 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
         if self.grad_fn is not None:
+            if value:
+                return  # a non-leaf already requires grad: nothing to change
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If you "
                                "want to use a computed variable in a subgraph that doesn't require "
                                "differentiation use var_no_grad = var.detach().")
@@ -113,6 +115,34 @@ class Tensor:
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         self.requires_grad = requires_grad
         return self
+
+    @property
+    def grad(self) -> Optional["Tensor"]:
+        """The gradient accumulated by backward() for a leaf (or a retain_grad() tensor)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Optional["Tensor"]) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
+                                f"type {type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(f"attempting to assign a gradient of size "
+                                   f"'{_shape_str(value._data.shape)}' to a tensor of size "
+                                   f"'{_shape_str(self._data.shape)}'. Please ensure that the "
+                                   f"gradient and the tensor are the same size")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(f"attempting to assign a gradient with dtype "
+                                   f"'{_c_type(value)}' to a tensor with dtype '{_c_type(self)}'. "
+                                   f"Please ensure that the gradient and the tensor have the same "
+                                   f"dtype")
+            if value._device is not self._device:
+                raise RuntimeError(f"attempting to assign a gradient with device type "
+                                   f"'{value._device.type}' to a tensor with device type "
+                                   f"'{self._device.type}'. Please ensure that the gradient and "
+                                   f"the tensor are on the same device")
+        self._grad = value
 
     @property
     def _version(self) -> int:
@@ -273,7 +303,13 @@ class Tensor:
                 g = grad.detach() if grad.grad_fn is not None and not _create_graph_now() else grad
                 t.grad = g if t.grad is None else t.grad + g
         _retain._retain_grad = True
-        self.grad_fn._add_pre_hook(self._output_nr, _retain)
+        self._x["retain_hook"] = (_retain, self.grad_fn._add_pre_hook(self._output_nr, _retain))
+
+    def _move_retain_hook(self) -> None:
+        """After an in-place op gave this tensor a new grad_fn, retain the new value's grad."""
+        fn, handle = self._x["retain_hook"]
+        handle.remove()
+        self._x["retain_hook"] = (fn, self.grad_fn._add_pre_hook(self._output_nr, fn))
 
     def register_hook(self, hook):
         """hook(grad) -> Tensor or None, called when this tensor's gradient is computed."""
@@ -364,6 +400,11 @@ class Tensor:
             out.grad = self.grad.detach().clone()
         memo[id(self)] = out
         return out
+
+
+def _c_type(t: "Tensor") -> str:
+    return {"float32": "float", "float64": "double", "int64": "long", "int32": "int",
+            "bool": "bool"}[t.dtype.name]
 
 
 def _create_graph_now() -> bool:

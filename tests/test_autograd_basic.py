@@ -765,20 +765,15 @@ def test_create_graph_accumulation_keeps_graph(m):
 
 
 # --------------------------------------------------------------------------------------------
-# known gaps outside minitorch/autograd (reported; strict xfail flips when fixed)
+# gaps found by these tests and fixed outside minitorch/autograd
 
 
-@pytest.mark.xfail(reason="tensor.py: requires_grad_(True) on a non-leaf that already "
-                          "requires grad raises; PyTorch treats it as a no-op", strict=True)
 def test_requires_grad_true_on_non_leaf_is_noop():
     x = _t(minitorch, [1.0], requires_grad=True)
     y = x * 2
     assert y.requires_grad_() is y
 
 
-@pytest.mark.xfail(reason="tensor.py: retain_grad's hook stays on the old grad_fn after an "
-                          "in-place op; PyTorch retains the grad of the new value",
-                   strict=True)
 def test_retain_grad_follows_inplace():
     x = _t(minitorch, [1.0, 2.0], requires_grad=True)
     z = x * 2
@@ -789,15 +784,11 @@ def test_retain_grad_follows_inplace():
     np.testing.assert_allclose(_np(z.grad), [1.0, 1.0])
 
 
-@pytest.mark.xfail(reason="tensor.py: assigning .grad of another shape is accepted; PyTorch "
-                          "raises 'attempting to assign a gradient of size ...'", strict=True)
 def test_grad_assignment_checks_shape():
     x = _t(minitorch, [1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="attempting to assign a gradient of size"):
         x.grad = minitorch.zeros(3, dtype=minitorch.float64)
 
 
-@pytest.mark.xfail(reason="minitorch/__init__.py: torch.is_anomaly_enabled has no top-level "
-                          "twin (minitorch.autograd.is_anomaly_enabled exists)", strict=True)
 def test_top_level_is_anomaly_enabled():
     assert minitorch.is_anomaly_enabled() is False

@@ -475,7 +475,7 @@ def test_node_hooks():
     y = x * 3
     seen = []
     y.grad_fn.register_prehook(lambda gos: seen.append(("pre", _np(gos[0]))))
-    y.grad_fn.register_hook(lambda gis, gos: (gis[0] * 2, gis[1]))
+    y.grad_fn.register_hook(lambda gis, gos: (gis[0] * 2,))
     y.sum().backward()
     assert seen[0][0] == "pre"
     np.testing.assert_allclose(seen[0][1], [1.0, 1.0])

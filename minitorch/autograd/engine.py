@@ -266,7 +266,8 @@ def _call(node: BackwardNode, grads) -> tuple:
     out = node.apply(*grads)
     if not isinstance(out, tuple):
         out = (out,)
-    n_in = len(node.next_functions)
+    pos = node.__dict__.get("_grad_pos")  # arguments that were tensors, if not all were
+    n_in = len(node.next_functions) if pos is None else len(node.needs_input_grad)
     if len(out) != n_in:
         if len(out) > n_in and all(g is None for g in out[n_in:]):
             out = out[:n_in]
@@ -280,6 +281,8 @@ def _call(node: BackwardNode, grads) -> tuple:
     meta = node.__dict__.get("_in_meta")  # user Functions: check what backward returned
     if meta is not None:
         out = _validate(node, out, meta)
+    if pos is not None:
+        out = tuple(out[i] for i in pos)
     if node._post_hooks:
         for h in node._post_hooks:
             r = h(out, tuple(grads))

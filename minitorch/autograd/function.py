@@ -255,19 +255,27 @@ class Function:
         record = False
         if _state["grad"]:
             # one pass over the inputs: which need a gradient, and the graph edges to them
+            # (next_functions has one edge per *tensor* input, as in PyTorch)
             nig = []
             edges = []
+            plain = False
             for a in args:
-                if isinstance(a, Tensor) and a._requires_grad:
-                    record = True
-                    nig.append(True)
-                    fn = a.grad_fn
-                    edges.append((fn, a._output_nr) if fn is not None
-                                 else (_accumulate_node(a), 0))
+                if isinstance(a, Tensor):
+                    if a._requires_grad:
+                        record = True
+                        nig.append(True)
+                        fn = a.grad_fn
+                        edges.append((fn, a._output_nr) if fn is not None
+                                     else (_accumulate_node(a), 0))
+                    else:
+                        nig.append(False)
+                        edges.append(_NO_EDGE)
                 else:
                     nig.append(False)
-                    edges.append(_NO_EDGE)
+                    plain = True
             ctx.needs_input_grad = tuple(nig)
+            if plain and record:  # backward returns one value per argument: map them
+                ctx._grad_pos = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
         else:
             ctx.needs_input_grad = (False,) * len(args)
 

@@ -60,6 +60,8 @@ def commit_inplace(self: Tensor, out) -> Tensor:
             self._output_nr = out._output_nr
             self._requires_grad = True
         _refresh_views(base if base is not None else self, self)
+        if self._x is not None and "retain_hook" in self._x:
+            self._move_retain_hook()
     return self
 
 

@@ -1,0 +1,577 @@
+"""``minitorch.save`` / ``minitorch.load``: checkpoints in the safetensors format, no pickle.
+
+PyTorch's ``torch.save`` pickles, and unpickling a file can run any code the file names.
+A safetensors file is an 8-byte little-endian header length, a JSON header (dtype, shape and
+byte range of every tensor, plus a ``__metadata__`` dict of strings) and the raw tensor bytes.
+Reading one only parses JSON and copies bytes, so ``load`` never executes anything.
+
+What is stored where:
+
+* Every tensor becomes one safetensors entry.  A flat state dict (``str -> Tensor``) keeps its
+  own keys as the entry names, so the file is an ordinary safetensors state dict:
+  ``safetensors.torch.load_file`` reads it, and a file written by
+  ``safetensors.torch.save_file(model.state_dict(), path)`` loads here as a flat dict.
+  Tensors inside nested objects get path-like names (``model/fc1.weight``,
+  ``optimizer/state/0/exp_avg``).
+* Everything else (dicts and their key types, lists vs tuples, ints, floats, bools, None,
+  strings, dtypes, devices, which tensors were Parameters or required grad) is kept as one
+  JSON document in the metadata under ``minitorch.structure``; ``load`` rebuilds exactly the
+  object that was saved from it.  The node format::
+
+      {"tensor": name, ["requires_grad": true], ["parameter": true], ["device": "cuda:0"]}
+      {"ndarray": name}          a NumPy array (comes back as a NumPy array)
+      {"dict": [[key, value], ...]}   {"odict": [...]} (collections.OrderedDict)
+      {"list": [...]}   {"tuple": [...]}
+      {"int": 3}  {"float": 0.5 | "nan" | "inf" | "-inf"}  {"bool": true}  {"str": "s"}
+      {"none": null}  {"dtype": "float32"}  {"device": "cuda:0"}
+
+* A file without ``minitorch.structure`` (written by another program) loads as a flat
+  ``dict`` of tensors in header order.
+
+Dtypes: minitorch has float32, float64, int64, int32 and bool, stored as F32, F64, I64, I32
+and BOOL.  Foreign files may hold other types; the ones that widen exactly are converted with
+one ``UserWarning`` that names the tensors: F16 and BF16 -> float32; I8, U8, I16, U16 ->
+int32; U32 -> int64; U64 -> int64 when every value fits.  Anything else (F8 variants,
+complex) raises.  Dict subclasses other than OrderedDict are saved as ``dict`` and
+list/tuple subclasses (namedtuples) as ``list``/``tuple``; NumPy scalars are saved as the
+Python number they hold.
+"""
+from __future__ import annotations
+
+import collections
+import io
+import json
+import math
+import os
+import struct
+import sys
+import warnings
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from . import _dtype as D
+from .tensor import Tensor
+
+__all__ = ["save", "load", "CheckpointError"]
+
+STRUCTURE_KEY = "minitorch.structure"
+VERSION_KEY = "minitorch.format_version"
+FORMAT_VERSION = 1
+_MAX_HEADER = 100_000_000  # the limit the safetensors library itself applies
+
+# minitorch dtype -> safetensors dtype name
+_ST_NAME = {"float32": "F32", "float64": "F64", "int64": "I64", "int32": "I32", "bool": "BOOL"}
+# safetensors dtype name -> little-endian NumPy dtype as stored in the file
+_ST_NP = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2",
+          "I8": "i1", "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?",
+          "BF16": "<u2", "C64": "<c8"}
+_NATIVE = {"F64", "F32", "I64", "I32", "BOOL"}
+_WIDEN = {"F16": np.float32, "BF16": np.float32, "I8": np.int32, "U8": np.int32,
+          "I16": np.int32, "U16": np.int32, "U32": np.int64, "U64": np.int64}
+
+
+class CheckpointError(ValueError):
+    """The file is not a valid minitorch/safetensors checkpoint (the message says why)."""
+
+
+# ------------------------------------------------------------------------------------------
+# save
+# ------------------------------------------------------------------------------------------
+
+def _fmt_path(path: Tuple) -> str:
+    return "".join(f"[{p!r}]" for p in path) if path else "the top level"
+
+
+def _float_node(x: float) -> dict:
+    if math.isnan(x):
+        return {"float": "nan"}
+    if math.isinf(x):
+        return {"float": "inf" if x > 0 else "-inf"}
+    return {"float": x}
+
+
+def _scalar_node(x) -> Optional[dict]:
+    """The node for a Python (or NumPy) scalar, or None if ``x`` is not one."""
+    if x is None:
+        return {"none": None}
+    if isinstance(x, (bool, np.bool_)):
+        return {"bool": bool(x)}
+    if isinstance(x, (int, np.integer)):
+        return {"int": int(x)}
+    if isinstance(x, (float, np.floating)):
+        return _float_node(float(x))
+    if isinstance(x, str):
+        return {"str": x}
+    return None
+
+
+class _Encoder:
+    def __init__(self):
+        self.arrays: Dict[str, np.ndarray] = {}
+        self._active: set = set()  # ids of the containers on the current path (cycle check)
+
+    def _name_for(self, path: Tuple) -> str:
+        """The entry name: the path joined by '/' (so a flat state dict keeps its own keys),
+        made unique with a '#n' suffix if needed."""
+        if not path:
+            base = "tensor"
+        else:
+            base = "/".join(str(p) if isinstance(p, (str, int)) else repr(p) for p in path)
+        name, n = base, 1
+        while name in self.arrays or name == "__metadata__":
+            n += 1
+            name = f"{base}#{n}"
+        return name
+
+    def key(self, k, path: Tuple) -> dict:
+        node = _scalar_node(k)
+        if node is not None:
+            return node
+        if isinstance(k, tuple):
+            return {"tuple": [self.key(x, path) for x in k]}
+        raise TypeError(f"minitorch.save: cannot save a dict key of type {type(k).__name__} "
+                        f"({k!r}) at {_fmt_path(path)}; keys must be str, int, float, bool, "
+                        "None or tuples of those")
+
+    def value(self, v, path: Tuple) -> dict:
+        if isinstance(v, Tensor):
+            return self.tensor(v, path)
+        node = _scalar_node(v)
+        if node is not None:
+            return node
+        if isinstance(v, D.dtype):
+            return {"dtype": v.name}
+        from .device import device as _device
+        if isinstance(v, _device):
+            return {"device": str(v)}
+        if isinstance(v, np.ndarray):
+            if v.dtype.kind not in "biuf" or v.dtype.str.lstrip("<>|=") not in (
+                    "f8", "f4", "f2", "i8", "i4", "i2", "i1", "u8", "u4", "u2", "u1", "b1"):
+                raise TypeError(f"minitorch.save: cannot save a NumPy array of dtype {v.dtype} "
+                                f"at {_fmt_path(path)}")
+            name = self._name_for(path)
+            self.arrays[name] = _contiguous(v)
+            return {"ndarray": name}
+        if isinstance(v, (dict, list, tuple)):
+            if id(v) in self._active:
+                raise ValueError(f"minitorch.save: the object contains a reference cycle at "
+                                 f"{_fmt_path(path)}")
+            self._active.add(id(v))
+            try:
+                if isinstance(v, dict):
+                    tag = "odict" if isinstance(v, collections.OrderedDict) else "dict"
+                    items = []
+                    for k, x in v.items():
+                        items.append([self.key(k, path), self.value(x, path + (k,))])
+                    return {tag: items}
+                tag = "tuple" if isinstance(v, tuple) else "list"
+                return {tag: [self.value(x, path + (i,)) for i, x in enumerate(v)]}
+            finally:
+                self._active.discard(id(v))
+        raise TypeError(f"minitorch.save: cannot save value of type {type(v).__name__} at "
+                        f"{_fmt_path(path)}; supported: Tensor, dict, list, tuple, int, float, "
+                        "bool, str, None, dtype, device, numpy array (no pickling)")
+
+    def tensor(self, t: Tensor, path: Tuple) -> dict:
+        name = self._name_for(path)
+        arr = t._device._be.to_numpy(t._data)  # a host copy for non-cpu devices
+        self.arrays[name] = _contiguous(np.asarray(arr))
+        node: Dict[str, Any] = {"tensor": name}
+        if t._requires_grad:
+            node["requires_grad"] = True
+        if type(t) is not Tensor and _is_parameter(t):
+            node["parameter"] = True
+        if t._device.type != "cpu":
+            node["device"] = str(t._device)
+        return node
+
+
+def _is_parameter(t: Tensor) -> bool:
+    try:
+        from .nn.parameter import Parameter
+    except ImportError:  # nn not importable: nothing can be a Parameter
+        return False
+    return isinstance(t, Parameter)
+
+
+def _contiguous(a: np.ndarray) -> np.ndarray:
+    # np.ascontiguousarray would turn a 0-d array into 1-d
+    return a if a.flags.c_contiguous else a.copy(order="C")
+
+
+def _is_flat_state_dict(obj) -> bool:
+    return isinstance(obj, dict) and all(isinstance(k, str) and isinstance(v, Tensor)
+                                         for k, v in obj.items())
+
+
+def _serialize(obj) -> bytes:
+    import safetensors.numpy
+    enc = _Encoder()
+    structure = enc.value(obj, ())
+    metadata = {STRUCTURE_KEY: json.dumps(structure, separators=(",", ":"), allow_nan=False),
+                VERSION_KEY: str(FORMAT_VERSION)}
+    if _is_flat_state_dict(obj):
+        metadata["format"] = "pt"  # same layout and names as a PyTorch state dict
+    return safetensors.numpy.save(enc.arrays, metadata=metadata)
+
+
+def save(obj, f, pickle_module=None, pickle_protocol=None,
+         _use_new_zipfile_serialization=True) -> None:
+    """Write ``obj`` to ``f`` (a path or a binary file object) in the safetensors format.
+
+    ``obj`` may be a Tensor, a state dict, or nested dicts/lists/tuples of tensors and
+    Python scalars (e.g. ``{'model': model.state_dict(), 'optimizer': opt.state_dict(),
+    'epoch': 3}``).  Anything else (functions, custom classes) raises a TypeError that names
+    where in ``obj`` it sits.  ``pickle_protocol`` is accepted and ignored.
+    """
+    if pickle_module is not None:
+        raise TypeError("minitorch.save never pickles; pickle_module is not supported")
+    data = _serialize(obj)
+    if isinstance(f, (str, os.PathLike)):
+        path = os.fspath(f)
+        if os.path.exists(path) and not os.path.isfile(path):  # /dev/null, a FIFO ...
+            if os.path.isdir(path):
+                raise IsADirectoryError(21, "minitorch.save: is a directory", path)
+            with open(path, "wb") as fh:
+                fh.write(data)
+            return
+        tmp = f"{path}.tmp{os.getpid()}"
+        try:  # write then rename: a crash mid-write leaves any previous checkpoint intact
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+    elif hasattr(f, "write"):
+        if isinstance(f, io.TextIOBase):
+            raise TypeError("minitorch.save: the file must be opened in binary mode ('wb')")
+        f.write(data)
+    else:
+        raise TypeError(f"minitorch.save: expected a path or a binary file object, got "
+                        f"{type(f).__name__}")
+
+
+# ------------------------------------------------------------------------------------------
+# load
+# ------------------------------------------------------------------------------------------
+
+def _read_bytes(f) -> Tuple[bytes, str]:
+    if isinstance(f, (str, os.PathLike)):
+        path = os.fspath(f)
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if not os.path.exists(path):
+            raise FileNotFoundError(2, f"minitorch.load: no such file: '{path}'", path)
+        if os.path.isdir(path):
+            raise IsADirectoryError(21, f"minitorch.load: '{path}' is a directory, not a "
+                                        "checkpoint file", path)
+        with open(path, "rb") as fh:
+            return fh.read(), f"'{path}'"
+    if hasattr(f, "read"):
+        data = f.read()
+        if isinstance(data, str):
+            raise TypeError("minitorch.load: the file must be opened in binary mode ('rb')")
+        name = getattr(f, "name", None)
+        return bytes(data), (f"'{name}'" if isinstance(name, str) else "the file object")
+    raise TypeError(f"minitorch.load: expected a path or a binary file object, got "
+                    f"{type(f).__name__}" + (" (wrap bytes in io.BytesIO)"
+                                             if isinstance(f, (bytes, bytearray)) else ""))
+
+
+def _parse_header(data: bytes, err) -> Tuple[dict, dict]:
+    """Validate the framing and JSON header ourselves (for the metadata and clear errors)."""
+    if len(data) < 8:
+        raise err(f"it is {len(data)} bytes long, shorter than the 8-byte header length")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > _MAX_HEADER:
+        raise err(f"the header claims to be {n} bytes long (limit {_MAX_HEADER})")
+    if 8 + n > len(data):
+        raise err(f"the header claims {n} bytes but the file has only {len(data) - 8} after "
+                  "the length field (truncated?)")
+    try:
+        header = json.loads(data[8:8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise err(f"the header is not valid JSON ({e})") from None
+    if not isinstance(header, dict):
+        raise err("the header is not a JSON object")
+    meta = header.pop("__metadata__", {})
+    if not isinstance(meta, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                             for k, v in meta.items()):
+        raise err("__metadata__ must map strings to strings")
+    return header, meta
+
+
+def _to_native(name: str, dt: str, raw, shape, err, converted: List[str],
+               widen: bool = True) -> np.ndarray:
+    """Raw little-endian bytes of one entry -> a native-endian NumPy array (widened to a
+    dtype minitorch has unless ``widen`` is False)."""
+    if dt not in _ST_NP or (widen and dt == "C64"):
+        raise err(f"tensor '{name}' has dtype {dt}, which minitorch cannot represent")
+    npdt = np.dtype(_ST_NP[dt])
+    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if count * npdt.itemsize != len(raw):
+        raise err(f"tensor '{name}' has {len(raw)} bytes of data but shape {list(shape)} and "
+                  f"dtype {dt} need {count * npdt.itemsize}")
+    a = np.frombuffer(raw, dtype=npdt).reshape(shape)
+    if not a.dtype.isnative:
+        a = a.astype(a.dtype.newbyteorder("="))
+    if dt in _NATIVE or not widen:
+        return a
+    if dt == "BF16":  # bfloat16 is the top half of a float32
+        out = (a.astype(np.uint32) << 16).view(np.float32)
+    elif dt == "U64" and a.size and int(a.max()) > np.iinfo(np.int64).max:
+        raise err(f"tensor '{name}' (U64) holds values above the int64 range")
+    else:
+        out = a.astype(_WIDEN[dt])
+    converted.append(f"{name} ({dt} -> {np.dtype(out.dtype).name})")
+    return out
+
+
+class _Decoder:
+    """Rebuilds the saved object from the ``minitorch.structure`` JSON, checking every node."""
+
+    def __init__(self, store: "_Entries", map_location, err):
+        self.store, self.map_location, self.err = store, map_location, err
+
+    def _one(self, node, path: Tuple) -> Tuple[str, Any]:
+        if not isinstance(node, dict) or not node:
+            raise self.err(f"malformed {STRUCTURE_KEY} at {_fmt_path(path)}: expected a "
+                           f"one-tag object, got {str(node)[:80]}")
+        tag = next(iter(node))
+        if tag != "tensor" and len(node) != 1:
+            raise self.err(f"malformed {STRUCTURE_KEY} at {_fmt_path(path)}: unexpected keys "
+                           f"{sorted(node)}")
+        return tag, node[tag]
+
+    def key(self, node, path: Tuple):
+        tag, v = self._one(node, path)
+        if tag == "tuple":
+            if not isinstance(v, list):
+                raise self.err(f"malformed {STRUCTURE_KEY} at {_fmt_path(path)}: bad tuple key")
+            return tuple(self.key(x, path) for x in v)
+        if tag in ("int", "float", "bool", "str", "none"):
+            return self.value(node, path)
+        raise self.err(f"malformed {STRUCTURE_KEY} at {_fmt_path(path)}: a {tag!r} node cannot "
+                       "be a dict key")
+
+    def value(self, node, path: Tuple):
+        tag, v = self._one(node, path)
+        bad = lambda what: self.err(  # noqa: E731
+            f"malformed {STRUCTURE_KEY} at {_fmt_path(path)}: {what}")
+        if tag == "tensor":
+            return self.tensor(node, path)
+        if tag == "ndarray":
+            if v not in self.store:
+                raise bad(f"references tensor {v!r}, which is not in the file")
+            return np.array(self.store.raw(v))
+        if tag in ("dict", "odict"):
+            if not isinstance(v, list):
+                raise bad(f"{tag} items must be a list")
+            out = {} if tag == "dict" else collections.OrderedDict()
+            for item in v:
+                if not isinstance(item, list) or len(item) != 2:
+                    raise bad("dict items must be [key, value] pairs")
+                k = self.key(item[0], path)
+                out[k] = self.value(item[1], path + (k,))
+            return out
+        if tag in ("list", "tuple"):
+            if not isinstance(v, list):
+                raise bad(f"{tag} items must be a list")
+            items = [self.value(x, path + (i,)) for i, x in enumerate(v)]
+            return items if tag == "list" else tuple(items)
+        if tag == "int":
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise bad(f"int node holds {v!r}")
+            return v
+        if tag == "float":
+            if isinstance(v, str) and v in ("nan", "inf", "-inf"):
+                return float(v)
+            if not isinstance(v, (int, float)) or isinstance(v, bool):
+                raise bad(f"float node holds {v!r}")
+            return float(v)
+        if tag == "bool":
+            if not isinstance(v, bool):
+                raise bad(f"bool node holds {v!r}")
+            return v
+        if tag == "str":
+            if not isinstance(v, str):
+                raise bad(f"str node holds {v!r}")
+            return v
+        if tag == "none":
+            if v is not None:
+                raise bad(f"none node holds {v!r}")
+            return None
+        if tag == "dtype":
+            if v not in _ST_NAME:
+                raise bad(f"unknown dtype {v!r}")
+            return D._BY_NAME[v]
+        if tag == "device":
+            from .device import device as _device
+            try:
+                return _device(v)
+            except (RuntimeError, TypeError) as e:
+                raise bad(f"invalid device {v!r} ({e})") from None
+        raise bad(f"unknown node type {tag!r}")
+
+    def tensor(self, node: dict, path: Tuple) -> Tensor:
+        name = node["tensor"]
+        extra = set(node) - {"tensor", "requires_grad", "parameter", "device"}
+        if extra:
+            raise self.err(f"malformed {STRUCTURE_KEY} at {_fmt_path(path)}: unexpected keys "
+                           f"{sorted(extra)}")
+        if name not in self.store:
+            raise self.err(f"{STRUCTURE_KEY} at {_fmt_path(path)} references tensor {name!r}, "
+                           "which is not in the file")
+        saved_dev = node.get("device", "cpu")
+        if not isinstance(saved_dev, str):
+            raise self.err(f"malformed {STRUCTURE_KEY} at {_fmt_path(path)}: bad device")
+        t = _make_tensor(self.store.array(name))
+        t = _place(t, saved_dev, self.map_location)
+        if node.get("requires_grad") is True:
+            if not t.is_floating_point():
+                raise self.err(f"tensor '{name}' is marked requires_grad but has dtype "
+                               f"{t.dtype}")
+            t.requires_grad_(True)
+        if node.get("parameter") is True:
+            from .nn.parameter import Parameter
+            t = Parameter(t.detach(), requires_grad=t.requires_grad)
+        return t
+
+
+def _make_tensor(a: np.ndarray) -> Tensor:
+    from .creation import from_numpy
+    if not (a.flags.writeable and a.flags.aligned and a.flags.c_contiguous):
+        a = np.array(a, copy=True, order="C")  # a private, writable, aligned copy
+    return from_numpy(a)
+
+
+def _place(t: Tensor, saved: str, map_location) -> Tensor:
+    """Where a loaded tensor goes: torch.load's map_location rules."""
+    from .device import device as _device
+    target = saved
+    if map_location is None:
+        pass
+    elif isinstance(map_location, (str, _device)):
+        target = map_location
+    elif isinstance(map_location, dict):
+        target = map_location.get(saved, saved)
+    elif callable(map_location):
+        out = map_location(t, saved)
+        if out is not None:
+            if not isinstance(out, Tensor):
+                raise TypeError(f"minitorch.load: map_location returned {type(out).__name__}, "
+                                "expected a Tensor or None")
+            return out
+    else:
+        raise TypeError(f"minitorch.load: map_location must be a device, a string, a dict or "
+                        f"a callable, got {type(map_location).__name__}")
+    if str(target) == "cpu":
+        return t
+    try:
+        return t.to(target)
+    except RuntimeError as e:
+        raise RuntimeError(f"minitorch.load: cannot place a tensor saved on '{saved}' on "
+                           f"'{target}': {e}. Pass map_location='cpu' to load it on the CPU."
+                           ) from e
+
+
+def load(f, map_location=None, pickle_module=None, *, weights_only: bool = True,
+         mmap=None, **kwargs):
+    """Read an object written by :func:`save` (or any safetensors file) from a path or a
+    binary file object.
+
+    Never executes code from the file: with no pickle involved, ``weights_only=True`` and
+    ``False`` behave the same.  ``map_location`` is a device (``'cpu'``,
+    ``minitorch.device('cuda')``), a dict ``{saved_device: device}`` or a callable
+    ``fn(tensor, saved_device) -> Tensor | None``; by default tensors go back to the device
+    they were saved from.  A file without minitorch structure loads as a flat ``dict`` of
+    tensors.  Invalid files raise :class:`CheckpointError` (a ValueError).
+    """
+    if pickle_module is not None:
+        raise TypeError("minitorch.load never unpickles; pickle_module is not supported")
+    if kwargs:
+        raise TypeError(f"minitorch.load got unexpected keyword arguments {sorted(kwargs)}")
+    data, where = _read_bytes(f)
+
+    def err(why: str) -> CheckpointError:
+        return CheckpointError(f"minitorch.load: {where} is not a valid minitorch/safetensors "
+                               f"checkpoint: {why}")
+
+    header, meta = _parse_header(data, err)
+    import safetensors
+    try:
+        entries = dict(safetensors.deserialize(data))
+    except Exception as e:  # SafetensorError and friends: bad offsets, sizes, dtypes
+        raise err(f"{e}") from None
+    store = _Entries(entries, [n for n in header if n in entries], err)
+
+    structure = meta.get(STRUCTURE_KEY)
+    if structure is None:  # a plain safetensors file: a flat dict, in header order
+        out = {name: _place(_make_tensor(store.array(name)), "cpu", map_location)
+               for name in store.names}
+        store.warn(where)
+        return out
+    version = meta.get(VERSION_KEY, str(FORMAT_VERSION))
+    if version != str(FORMAT_VERSION):
+        raise err(f"it was written in minitorch checkpoint format {version!r}; this version "
+                  f"reads format {FORMAT_VERSION}")
+    try:
+        tree = json.loads(structure)
+    except (ValueError, RecursionError) as e:
+        raise err(f"{STRUCTURE_KEY} is not valid JSON ({e})") from None
+    try:
+        out = _Decoder(store, map_location, err).value(tree, ())
+    except RecursionError:
+        raise err(f"{STRUCTURE_KEY} is nested too deeply") from None
+    store.warn(where)
+    return out
+
+
+class _Entries:
+    """The tensors of a file, converted to NumPy on first use."""
+
+    def __init__(self, entries: dict, names: List[str], err):
+        self.entries, self.names, self.err = entries, names, err
+        self._cache: Dict[str, np.ndarray] = {}
+        self.converted: List[str] = []
+
+    def __contains__(self, name) -> bool:
+        return isinstance(name, str) and name in self.entries
+
+    def array(self, name: str) -> np.ndarray:
+        """The entry as an array of a dtype minitorch has (widening foreign dtypes)."""
+        a = self._cache.get(name)
+        if a is None:
+            info = self.entries[name]
+            a = _to_native(name, info["dtype"], info["data"], tuple(info["shape"]), self.err,
+                           self.converted)
+            self._cache[name] = a
+        return a
+
+    def raw(self, name: str) -> np.ndarray:
+        """The entry exactly as stored (for NumPy arrays saved as such)."""
+        info = self.entries[name]
+        dt = info["dtype"]
+        if dt not in _ST_NP or dt in ("BF16", "C64"):
+            raise self.err(f"array '{name}' has dtype {dt}, which NumPy cannot hold here")
+        return _to_native(name, dt, info["data"], tuple(info["shape"]), self.err, [],
+                          widen=False)
+
+    def warn(self, where: str) -> None:
+        c = self.converted
+        if c:
+            shown = ", ".join(c[:8]) + (f" and {len(c) - 8} more" if len(c) > 8 else "")
+            warnings.warn(f"minitorch.load: {where} holds dtypes minitorch does not have; "
+                          f"widened exactly: {shown}", UserWarning, stacklevel=_user_stacklevel())
+
+
+def _user_stacklevel() -> int:
+    """The warnings stacklevel of the first caller outside the minitorch package."""
+    pkg = os.path.dirname(os.path.abspath(__file__))
+    f, level = sys._getframe(1), 1
+    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(pkg + os.sep):
+        f, level = f.f_back, level + 1
+    return level
