@@ -3,19 +3,27 @@ minitorch vs hand-written NumPy (forward, manual backward, update) vs PyTorch, s
 interleaved rounds in one process.  Reports median ms per step and the median of the
 per-round ratios.
 
-    python examples/benchmarks/two_layer.py [--rounds 15] [--steps 50] [--json out.json]
+    OPENBLAS_NUM_THREADS=1 python examples/benchmarks/two_layer.py [--rounds 15] [--steps 50]
+
+All three run single-threaded (NumPy's BLAS through OPENBLAS_NUM_THREADS=1, set below
+before NumPy loads; PyTorch through torch.set_num_threads(1)), so the comparison measures
+the frameworks, not how many cores a shared machine happens to give each.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
 
-import numpy as np
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import minitorch
+import numpy as np  # noqa: E402
+
+import minitorch  # noqa: E402
 
 N, D_IN, H, D_OUT = 64, 1000, 100, 10
 LR = 1e-6
@@ -80,7 +88,7 @@ def main(rounds: int = 15, steps: int = 50, json_path: str | None = None) -> dic
     runners = {"numpy": numpy_step_fn(*data), "minitorch": autograd_step_fn(minitorch, *data)}
     try:
         import torch
-        torch.set_num_threads(max(1, torch.get_num_threads()))
+        torch.set_num_threads(1)
         runners["torch"] = autograd_step_fn(torch, *data)
     except ImportError:
         torch = None

@@ -98,6 +98,8 @@ def install(Tensor) -> None:  # noqa: C901 - a flat table is the clearest form
                  "maximum", "minimum", "square", "reciprocal", "scatter_add", "tril", "triu",
                  "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not"):
         setattr(Tensor, name + "_", P.inplace(getattr(Tensor, name)))
+    for op in ("add", "sub", "mul", "div"):  # no-temporary path for updates
+        setattr(Tensor, op + "_", P.binary_inplace(op, getattr(Tensor, op + "_")))
     for op, name in (("add", "__iadd__"), ("sub", "__isub__"), ("mul", "__imul__"),
                      ("div", "__itruediv__"), ("pow", "__ipow__"),
                      ("floor_divide", "__ifloordiv__"), ("remainder", "__imod__"),

@@ -228,3 +228,36 @@ def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
         return commit_inplace(self, Overwrite.apply(self, src))
     self._device._be.copy_(self._data, src._data)  # copy_ casts freely, like PyTorch
     return commit_inplace(self, None)
+
+
+def binary_inplace(op: str, generic):
+    """``add_``/``sub_``/``mul_``/``div_`` (and ``+=`` ...): when nothing is recorded, write
+    the result straight into the tensor's memory (``binary(..., out=)``: no temporary, no
+    copy) — the optimizer-update hot path.  Everything else goes through ``generic``."""
+    from .elementwise import broadcast_shapes
+    from ..autograd.function import _hooks
+
+    def method(self, other, **kwargs):
+        if not kwargs and not _hooks and not (_state["grad"] and (
+                self._requires_grad or (isinstance(other, Tensor) and other._requires_grad))):
+            x = self._data
+            if isinstance(other, Tensor):
+                y = other._data
+                ok = (y.dtype is x.dtype and other._device is self._device
+                      and (y.shape == x.shape or broadcast_shapes(x.shape, y.shape) == x.shape))
+            else:
+                y = other
+                ok = (isinstance(other, (int, float)) and not isinstance(other, bool)
+                      and (x.dtype.kind == "f" or (isinstance(other, int) and op != "div")))
+            if ok and x.dtype.kind != "b" and (op != "div" or x.dtype.kind == "f"):
+                if self._base is not None or self.grad_fn is not None:
+                    check_inplace(self)
+                try:
+                    self._device._be.binary(op, x, y, out=x)
+                except ValueError:
+                    return generic(self, other)  # e.g. a read-only (expanded) view: say why
+                _bump(self)
+                return self
+        return generic(self, other, **kwargs)
+    method.__name__ = op + "_"
+    return method
