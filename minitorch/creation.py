@@ -46,7 +46,7 @@ def _infer_np(data, dtype):
     if isinstance(data, Tensor):
         arr = np.array(data._device._be.to_numpy(data._data), copy=True)
         return arr if dtype is None else arr.astype(dtype.np)
-    if isinstance(data, np.ndarray):
+    if isinstance(data, (np.ndarray, np.generic)):  # NumPy arrays and scalars keep their dtype
         d = dtype or D.from_numpy_dtype(data.dtype)
         return np.array(data, dtype=d.np, copy=True)
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
@@ -63,6 +63,9 @@ def _infer_np(data, dtype):
         raise TypeError(f"Could not infer dtype of {type(_flat(data)[0]).__name__}")
     if dtype is not None:
         return arr.astype(dtype.np)
+    leaves = _flat(data) if isinstance(data, (list, tuple)) else []
+    if leaves and all(isinstance(v, np.generic) for v in leaves):
+        return arr.astype(D.from_numpy_dtype(arr.dtype).np)  # [np.float64(1.0)] stays float64
     k = arr.dtype.kind
     if k == "f":
         return arr.astype(D.get_default_dtype().np)
