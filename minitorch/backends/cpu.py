@@ -254,13 +254,19 @@ class CpuBackend(Backend):
         low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
         xp = np.full((n, c, hp, wp), low, x.dtype)
         xp[:, :, ph:ph + h, pw:pw + w] = x
-        s0, s1, s2, s3 = xp.strides
-        win = np.lib.stride_tricks.as_strided(
-            xp, (n, c, oh, ow, kh, kw), (s0, s1, s2 * sh, s3 * sw, s2 * dh, s3 * dw),
-            writeable=False).reshape(n, c, oh, ow, kh * kw)
-        k = np.argmax(win, axis=-1)[..., None]
-        vals = np.take_along_axis(win, k, -1)[..., 0]
-        k = k[..., 0]
+        # a running max over the kh*kw window offsets, each one a strided view of xp;
+        # "greater, or NaN" replaces, like PyTorch's kernel (first max wins, NaN propagates)
+        ey, ex = (oh - 1) * sh + 1, (ow - 1) * sw + 1
+        vals = xp[:, :, 0:ey:sh, 0:ex:sw].copy()
+        k = np.zeros(vals.shape, np.int64)
+        for off in range(1, kh * kw):
+            y0, x0 = (off // kw) * dh, (off % kw) * dw
+            v = xp[:, :, y0:y0 + ey:sh, x0:x0 + ex:sw]
+            m = v > vals
+            if x.dtype.kind == "f":
+                m |= np.isnan(v)
+            np.copyto(vals, v, where=m)
+            k[m] = off
         ys = np.arange(oh)[:, None] * sh - ph + (k // kw) * dh
         xs = np.arange(ow)[None, :] * sw - pw + (k % kw) * dw
         # a window whose real inputs are all the lowest value may have picked a padding
@@ -273,4 +279,4 @@ class CpuBackend(Backend):
             x0 = np.where(x0 < 0, x0 + (-x0 + dw - 1) // dw * dw, x0)[None, :]
             ys = np.where(bad, y0, ys)
             xs = np.where(bad, x0, xs)
-        return np.ascontiguousarray(vals), (ys * w + xs).astype(np.int64)
+        return vals, ys * w + xs
