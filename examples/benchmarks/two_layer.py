@@ -1,5 +1,6 @@
-"""Time one training step of the lecture's two-layer ReLU network (what `make demo` runs):
-minitorch vs hand-written NumPy (forward, manual backward, update) vs PyTorch, same data,
+"""Time one training step of the lecture's two-layer ReLU network (what `make demo` runs:
+nn.Sequential(Linear, ReLU, Linear), MSELoss, optim.SGD): minitorch vs hand-written NumPy
+(forward, manual backward, update) vs PyTorch running the very same code, same data,
 interleaved rounds in one process.  Reports median ms per step and the median of the
 per-round ratios.
 
@@ -30,48 +31,54 @@ LR = 1e-6
 
 
 def make_data(seed: int = 0):
+    """x, y and the two Linear layers' (weight, bias), PyTorch layout (out, in)."""
     rng = np.random.default_rng(seed)
-    return [rng.standard_normal(s).astype(np.float32)
-            for s in ((N, D_IN), (N, D_OUT), (D_IN, H), (H, D_OUT))]
+    f = np.float32
+    x, y = rng.standard_normal((N, D_IN)).astype(f), rng.standard_normal((N, D_OUT)).astype(f)
+    b1, b2 = 1 / np.sqrt(D_IN), 1 / np.sqrt(H)
+    return (x, y, rng.uniform(-b1, b1, (H, D_IN)).astype(f), rng.uniform(-b1, b1, H).astype(f),
+            rng.uniform(-b2, b2, (D_OUT, H)).astype(f), rng.uniform(-b2, b2, D_OUT).astype(f))
 
 
-def numpy_step_fn(x, y, w1, w2):
-    w1, w2 = w1.copy(), w2.copy()
+def numpy_step_fn(x, y, w1, b1, w2, b2):
+    """Forward, hand-derived backward and the SGD update, in plain NumPy."""
+    w1, b1, w2, b2 = (a.copy() for a in (w1, b1, w2, b2))
 
     def step():
-        nonlocal w1, w2
-        h = x @ w1
+        h = x @ w1.T + b1
         h_relu = np.maximum(h, 0)
-        y_pred = h_relu @ w2
+        y_pred = h_relu @ w2.T + b2
         diff = y_pred - y
         loss = float((diff * diff).sum())
-        grad_y_pred = 2.0 * diff
-        grad_w2 = h_relu.T @ grad_y_pred
-        grad_h = grad_y_pred @ w2.T
-        grad_h[h < 0] = 0
-        grad_w1 = x.T @ grad_h
-        w1 -= LR * grad_w1
-        w2 -= LR * grad_w2
+        grad_y = 2.0 * diff
+        grad_w2 = grad_y.T @ h_relu
+        grad_b2 = grad_y.sum(0)
+        grad_h = grad_y @ w2
+        grad_h[h <= 0] = 0
+        grad_w1 = grad_h.T @ x
+        grad_b1 = grad_h.sum(0)
+        for p, g in ((w1, grad_w1), (b1, grad_b1), (w2, grad_w2), (b2, grad_b2)):
+            p -= LR * g
         return loss
     return step
 
 
-def autograd_step_fn(lib, x, y, w1, w2):
-    """The same code runs with lib = minitorch and lib = torch."""
+def framework_step_fn(lib, x, y, w1, b1, w2, b2):
+    """The `make demo` step (nn.Sequential + MSELoss + optim.SGD); the same code runs with
+    lib = minitorch and lib = torch."""
+    model = lib.nn.Sequential(lib.nn.Linear(D_IN, H), lib.nn.ReLU(), lib.nn.Linear(H, D_OUT))
+    with lib.no_grad():
+        for p, v in zip(model.parameters(), (w1, b1, w2, b2)):
+            p.copy_(lib.tensor(v))
     x, y = lib.tensor(x), lib.tensor(y)
-    w1 = lib.tensor(w1, requires_grad=True)
-    w2 = lib.tensor(w2, requires_grad=True)
+    loss_fn = lib.nn.MSELoss(reduction="sum")
+    opt = lib.optim.SGD(model.parameters(), lr=LR)
 
     def step():
-        nonlocal w1, w2
-        y_pred = x.mm(w1).clamp(min=0).mm(w2)
-        loss = (y_pred - y).pow(2).sum()
+        loss = loss_fn(model(x), y)
+        opt.zero_grad()
         loss.backward()
-        with lib.no_grad():
-            w1 -= LR * w1.grad
-            w2 -= LR * w2.grad
-            w1.grad = None
-            w2.grad = None
+        opt.step()
         return loss.item()
     return step
 
@@ -85,15 +92,15 @@ def time_steps(step, n: int) -> float:
 
 def main(rounds: int = 15, steps: int = 50, json_path: str | None = None) -> dict:
     data = make_data()
-    runners = {"numpy": numpy_step_fn(*data), "minitorch": autograd_step_fn(minitorch, *data)}
+    runners = {"numpy": numpy_step_fn(*data), "minitorch": framework_step_fn(minitorch, *data)}
     try:
         import torch
         torch.set_num_threads(1)
-        runners["torch"] = autograd_step_fn(torch, *data)
+        runners["torch"] = framework_step_fn(torch, *data)
     except ImportError:
         torch = None
     # same numbers: a few steps from the same weights give the same losses
-    fresh = {"numpy": numpy_step_fn(*data), "minitorch": autograd_step_fn(minitorch, *data)}
+    fresh = {"numpy": numpy_step_fn(*data), "minitorch": framework_step_fn(minitorch, *data)}
     la, lb = [fresh["numpy"]() for _ in range(3)], [fresh["minitorch"]() for _ in range(3)]
     assert np.allclose(la, lb, rtol=1e-4), (la, lb)
 

@@ -70,37 +70,37 @@ def _discover(roots, targets: Optional[set]):
     stack = [n for n, _, _ in roots]
     while stack:
         n = stack.pop()
-        if id(n) in seen:
+        if n in seen:
             continue
-        seen.add(id(n))
+        seen.add(n)
         order.append(n)
         for nxt, _ in n.next_functions:
-            if nxt is not None and id(nxt) not in seen:
+            if nxt is not None and nxt not in seen:
                 stack.append(nxt)
     useful = None
     if targets is not None:
         # reverse reachability: a node is useful if it is a target or feeds a useful node.
         # ``order`` is a DFS pre-order, so walking it backwards visits children first; loop
         # to a fixpoint for the DAG cases where that is not enough (usually one more pass).
-        useful = {id(n) for n in order if id(n) in targets}
+        useful = {n for n in order if n in targets}
         changed = True
         while changed:
             changed = False
             for n in reversed(order):
-                if id(n) in useful:
+                if n in useful:
                     continue
                 for nxt, _ in n.next_functions:
-                    if nxt is not None and id(nxt) in useful:
-                        useful.add(id(n))
+                    if nxt is not None and nxt in useful:
+                        useful.add(n)
                         changed = True
                         break
-    deps: Dict[int, int] = {}
+    deps: Dict[BackwardNode, int] = {}
     for n in order:
-        if useful is not None and id(n) not in useful:
+        if useful is not None and n not in useful:
             continue
         for nxt, _ in n.next_functions:
-            if nxt is not None and (useful is None or id(nxt) in useful):
-                deps[id(nxt)] = deps.get(id(nxt), 0) + 1
+            if nxt is not None and (useful is None or nxt in useful):
+                deps[nxt] = deps.get(nxt, 0) + 1
     return deps, useful
 
 
@@ -127,7 +127,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
     roots = _root_grads(outputs, grad_outputs, create_graph)
 
     targets = None
-    capture = {}  # (id(node), output_nr) -> position in inputs
+    capture = {}  # (node, output_nr) -> position in inputs
     if inputs is not None:
         inputs = _as_tuple(inputs)
         if not inputs:
@@ -143,23 +143,21 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
                 node, nr = t.grad_fn, t._output_nr
             else:
                 node, nr = _accumulate_node(t), 0
-            targets.add(id(node))
-            capture[(id(node), nr)] = i
+            targets.add(node)
+            capture[(node, nr)] = i
     results: List[Optional[Tensor]] = [None] * (len(inputs) if inputs is not None else 0)
 
     deps, useful = _discover(roots, targets)
-    buffers: Dict[int, list] = {}
-    nodes: Dict[int, BackwardNode] = {}
+    buffers: Dict[BackwardNode, list] = {}
     ready = []
     for node, nr, g in roots:
-        if useful is not None and id(node) not in useful:
+        if useful is not None and node not in useful:
             continue
-        buf = buffers.get(id(node))
+        buf = buffers.get(node)
         if buf is None:
-            buf = buffers[id(node)] = [None] * node._n_outputs
-            nodes[id(node)] = node
+            buf = buffers[node] = [None] * node._n_outputs
         buf[nr] = g if buf[nr] is None else buf[nr] + g
-        if deps.get(id(node), 0) == 0 and node not in ready:
+        if deps.get(node, 0) == 0 and node not in ready:
             ready.append(node)
 
     prev_grad = _state["grad"]
@@ -171,27 +169,28 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
     try:
         while ready:
             node = ready.pop()
-            grads = buffers.pop(id(node))
-            _run_pre_hooks(node, grads)
+            grads = buffers.pop(node)
+            if node._pre_hooks:
+                _run_pre_hooks(node, grads)
             if isinstance(node, AccumulateGrad):
                 if accumulate:
-                    if inputs is None or (id(node), 0) in capture:
+                    if inputs is None or (node, 0) in capture:
                         _accumulate(node.variable, grads[0], create_graph, protected)
                 elif grads[0] is not None:
-                    pos = capture.get((id(node), 0))
+                    pos = capture.get((node, 0))
                     if pos is not None:
                         results[pos] = grads[0]
                 continue
             if capture:
                 for nr in range(len(grads)):
-                    pos = capture.get((id(node), nr))
+                    pos = capture.get((node, nr))
                     if pos is not None and grads[nr] is not None:
                         if accumulate:  # backward(inputs=[non_leaf]) fills its .grad
                             _accumulate(inputs[pos], grads[nr], create_graph, protected)
                         else:
                             results[pos] = grads[nr]
             if targets is not None and not any(
-                    nx is not None and id(nx) in useful for nx, _ in node.next_functions):
+                    nx is not None and nx in useful for nx, _ in node.next_functions):
                 continue  # nothing below this node is wanted
             if node.materialize_grads and None in grads:
                 meta = node._out_meta  # None for a non-tensor output: its gradient stays None
@@ -201,22 +200,19 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
             if not retain_graph:
                 node._release()
             for (nxt, nr), g in zip(node.next_functions, in_grads):
-                if nxt is None or (useful is not None and id(nxt) not in useful):
+                if nxt is None or (useful is not None and nxt not in useful):
                     continue
-                key = id(nxt)
+                key = nxt
                 if g is not None:
                     buf = buffers.get(key)
                     if buf is None:
                         buf = buffers[key] = [None] * nxt._n_outputs
-                        nodes[key] = nxt
                     buf[nr] = g if buf[nr] is None else buf[nr] + g
                 left = deps[key] - 1
                 deps[key] = left
                 if left == 0:
                     if key in buffers:
                         ready.append(nxt)
-                    else:
-                        nodes.pop(key, None)
     finally:
         _state["grad"] = prev_grad
         _create_graph_stack.pop()
@@ -264,9 +260,17 @@ def _run_pre_hooks(node, grads) -> None:
 
 def _call(node: BackwardNode, grads) -> tuple:
     out = node.apply(*grads)
-    if not isinstance(out, tuple):
-        out = (out,)
-    pos = node.__dict__.get("_grad_pos")  # arguments that were tensors, if not all were
+    if node._builtin and not node._post_hooks and not _state["anomaly"]:
+        # minitorch's own backward formulas: one value per argument, Tensors or None
+        # (checked by the op tests' gradchecks); only map arguments to tensor inputs
+        if type(out) is not tuple:
+            out = (out,)
+        pos = node.__dict__.get("_grad_pos")
+        return out if pos is None else tuple(out[i] for i in pos)
+    if type(out) is not tuple:
+        out = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+    d = node.__dict__
+    pos = d.get("_grad_pos")  # arguments that were tensors, if not all were
     n_in = len(node.next_functions) if pos is None else len(node.needs_input_grad)
     if len(out) != n_in:
         if len(out) > n_in and all(g is None for g in out[n_in:]):
@@ -278,7 +282,7 @@ def _call(node: BackwardNode, grads) -> tuple:
         if g is not None and not isinstance(g, Tensor):
             raise TypeError(f"function {node.name()} returned a gradient of type "
                             f"{type(g).__name__} at index {i}; expected a Tensor or None")
-    meta = node.__dict__.get("_in_meta")  # user Functions: check what backward returned
+    meta = d.get("_in_meta")  # user Functions: check what backward returned
     if meta is not None:
         out = _validate(node, out, meta)
     if pos is not None:
@@ -333,15 +337,16 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool, protected: set) -> Non
         g = g.to(t.dtype)
     if not create_graph:
         g = g.detach() if g.grad_fn is not None or g._requires_grad else g
-    if t.grad is None:
+    if t._grad is None:
         # .grad gets its own buffer: not one the caller or another .grad holds, and not a
         # view (e.g. the read-only broadcast that sum's backward makes)
         if id(g._data) in protected or getattr(g._data, "base", None) is not None:
             g = g.clone()
         protected.add(id(g._data))
-        t.grad = g if create_graph else _make(g._data, g._device, False, None, 0, None)
+        # shape, dtype and device were made to match above: skip the .grad setter's checks
+        t._grad = g if create_graph else _make(g._data, g._device, False, None, 0, None)
     else:
-        t.grad = t.grad + g
+        t._grad = t._grad + g
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,

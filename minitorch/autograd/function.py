@@ -70,6 +70,7 @@ class BackwardNode:
     _trace = None           # anomaly mode: the stack where the op ran
     _out_meta = None        # [(shape, np dtype) | None] per output, for zero-filling
     _module = None          # the nn.Module whose forward created this node, if any
+    _builtin = False        # made by one of minitorch's own Functions (trusted backward)
     materialize_grads = True
 
     @property
@@ -231,7 +232,8 @@ class Function:
         builtin = cls.__module__.startswith("minitorch.")
         name = cls.__name__ + ("Backward0" if builtin else "Backward")
         cls._backward_cls = type(name, (BackwardNode,), {"_forward_cls": cls,
-                                                         "__module__": cls.__module__})
+                                                         "__module__": cls.__module__,
+                                                         "_builtin": builtin})
 
     def __init__(self, *args, **kwargs):
         raise RuntimeError("Function objects are not instantiated: call "

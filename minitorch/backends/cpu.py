@@ -26,8 +26,9 @@ _BINARY = {
     "gt": np.greater, "ge": np.greater_equal, "bitwise_and": np.bitwise_and,
     "bitwise_or": np.bitwise_or, "bitwise_xor": np.bitwise_xor,
 }
-_REDUCE = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min, "all": np.all,
-           "any": np.any}
+# the ufuncs' own reduce (np.sum & co. add a Python-level wrapper around exactly this)
+_REDUCE = {"sum": np.add.reduce, "prod": np.multiply.reduce, "max": np.maximum.reduce,
+           "min": np.minimum.reduce, "all": np.logical_and.reduce, "any": np.logical_or.reduce}
 
 
 _nd = np.ndarray
@@ -125,10 +126,14 @@ class CpuBackend(Backend):
         return _arr(np.where(cond, a, b))
 
     def reduce(self, op, x, axes, keepdim):
+        if not x.size and op in ("max", "min") and any(x.shape[a] == 0 for a in axes):
+            raise ValueError(f"zero-size array to reduction operation {op} which has no identity")
         r = _REDUCE[op](x, axis=axes, keepdims=keepdim)
-        if op in ("sum", "prod") and r.dtype != x.dtype:
+        if r.__class__ is not _nd:
+            r = np.asarray(r)
+        if r.dtype != x.dtype and op in ("sum", "prod"):
             r = r.astype(x.dtype)
-        return np.asarray(r)
+        return r
 
     def argreduce(self, op, x, axis, keepdim):
         f = np.argmax if op == "argmax" else np.argmin

@@ -12,10 +12,7 @@ def install(Tensor) -> None:  # noqa: C901 - a flat table is the clearest form
     from .misc import clone, contiguous, new_factories, random_inplace
     from ..autograd.function import _state
 
-    def reflected(cls):
-        def fn(self, other):
-            return E._apply_binary(cls, other, self)
-        return fn
+    reflected = E.reflected_fn
 
     methods = {
         # arithmetic operators (fast paths live in elementwise._binary_fn)

@@ -385,8 +385,48 @@ def _binary_fn(cls, name):
                 if not _hooks and not _state["anomaly"]:
                     return _record_binary(cls, self, other, x, y)
             return cls.apply(self, other)
+        if (type(other) is float or type(other) is int) and isinstance(self, Tensor):
+            r = _scalar_fast(self, other, op, to_float, False)
+            if r is not None:
+                return r
         return _apply_binary(cls, self, other)
     fn.__name__ = name
+    return fn
+
+
+def _scalar_fast(t: Tensor, s, op: str, to_float: bool, reflected: bool):
+    """``t op s`` (or ``s op t``) for a Python float/int when nothing is recorded and the
+    result keeps t's dtype (a float tensor, or an int tensor with an int): one backend call.
+    Returns None when the general path must decide (promotion, autograd, hooks)."""
+    x = t._data
+    k = x.dtype.kind
+    if ((_state["grad"] and t._requires_grad) or _hooks
+            or not (k == "f" or (k == "i" and type(s) is int and not to_float))):
+        return None
+    be = t._device._be
+    try:
+        r = be.binary_table[op](s, x) if reflected else be.binary_table[op](x, s)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if r.__class__ is not be.array_type:
+        r = be.asarray(r)
+    return _make(r, t._device, False, None, 0, None)
+
+
+def reflected_fn(cls):
+    """``scalar op tensor`` (``__rsub__``, ``__rtruediv__`` ...)."""
+    op = cls.op
+    to_float = cls.to_float
+    check_zero = issubclass(cls, _IntDivision)
+
+    def fn(self, other):
+        if check_zero:
+            _check_int_zero_division(other, self)
+        if type(other) is float or type(other) is int:
+            r = _scalar_fast(self, other, op, to_float, True)
+            if r is not None:
+                return r
+        return _apply_binary(cls, other, self)
     return fn
 
 
