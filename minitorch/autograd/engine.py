@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Sequence
 
+from .._dtype import _BY_NP
 from ..tensor import Tensor, _make
 from .function import AccumulateGrad, BackwardNode, _accumulate_node, _state
 
@@ -32,7 +33,6 @@ def _as_tuple(x):
 
 
 def _root_grads(outputs, grad_outputs, create_graph):
-    from ..creation import ones_like
     roots = []
     for i, out in enumerate(outputs):
         if not isinstance(out, Tensor):
@@ -44,7 +44,9 @@ def _root_grads(outputs, grad_outputs, create_graph):
         if g is None:
             if out._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = ones_like(out)
+            be = out._device._be
+            g = _make(be.full(out._data.shape, 1, _BY_NP[out._data.dtype]), out._device, False,
+                      None, 0, None)
         else:
             if not isinstance(g, Tensor):
                 raise TypeError(f"gradient for output {i} must be a Tensor or None, got "

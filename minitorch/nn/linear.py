@@ -12,6 +12,7 @@ from typing import Optional
 from ..autograd.function import Function
 from ..creation import empty
 from ..ops.linalg import MatMul, _check_pair, _mm_error, _rows
+from ..ops.reduce import Sum
 from ..tensor import Tensor
 from . import init
 from .module import Module
@@ -42,7 +43,7 @@ class Addmm(Function):
         # shapes were checked in forward: call the matmul Functions directly
         gx = MatMul.apply(g, w) if nig[0] else None
         gw = MmTN.apply(g, x) if nig[1] else None
-        gb = g.sum(0) if len(nig) > 2 and nig[2] else None
+        gb = Sum.apply(g, (0,), False, None) if len(nig) > 2 and nig[2] else None
         return gx, gw, gb
 
 

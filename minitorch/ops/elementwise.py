@@ -583,7 +583,7 @@ Sin = _unary("sin", lambda ctx, g: g * _saved(ctx).cos(), saves_input=True)
 Cos = _unary("cos", lambda ctx, g: -g * _saved(ctx).sin(), saves_input=True)
 Tanh = _unary("tanh", lambda ctx, g: g * (1 - _saved(ctx) ** 2), save_output=True)
 Sigmoid = _unary("sigmoid", lambda ctx, g: _sigmoid_backward(g, _saved(ctx)), save_output=True)
-Relu = _unary("relu", lambda ctx, g: where(_saved(ctx) > 0, g, 0.0), to_float=False,
+Relu = _unary("relu", lambda ctx, g: ThresholdBackward.apply(g, _saved(ctx)), to_float=False,
               save_output=True)
 _zero_grad = (lambda ctx, g: g * 0)
 Sign = _unary("sign", _zero_grad, to_float=False)
@@ -593,6 +593,24 @@ Round = _unary("round", _zero_grad, to_float=False)
 LogicalNot = _unary("logical_not", lambda ctx, g: None, to_float=False)
 BitwiseNot = _unary("bitwise_not", lambda ctx, g: None, to_float=False)
 Isnan = _unary("isnan", lambda ctx, g: None, to_float=False)
+
+
+class ThresholdBackward(Function):
+    """ReLU's backward, ``g where out > 0 else 0``, as one op (PyTorch's threshold_backward);
+    itself differentiable in ``g`` for double backward."""
+    _raw_forward = True
+
+    @staticmethod
+    def forward(ctx, g, out):
+        be = g._device._be
+        ctx.save_for_backward(out)
+        o = out._data
+        return be.where(be.binary("gt", o, o.dtype.type(0)), g._data, g._data.dtype.type(0))
+
+    @staticmethod
+    def backward(ctx, gg):
+        (out,) = ctx.saved_tensors
+        return ThresholdBackward.apply(gg, out), None
 
 
 def _sigmoid_backward(g, y):
