@@ -2,8 +2,6 @@
 (and ``_like``), ``arange``, ``linspace``, ``eye`` and the random ones."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from . import _dtype as D

@@ -9,7 +9,7 @@ device, no gradient to record) because they are the hot path of every model.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Optional
 
 import numpy as np
 
@@ -215,7 +215,7 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self.item())
 
     def __index__(self) -> int:

@@ -11,7 +11,7 @@ node runs unless ``retain_graph``.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 from .._dtype import _BY_NP
 from ..tensor import Tensor, _make
@@ -120,7 +120,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
     outputs = _as_tuple(outputs)
     grad_outputs = _as_tuple(grad_outputs)
     if grad_outputs is not None and len(grad_outputs) != len(outputs):
-        raise RuntimeError(f"grad can be implicitly created only for scalar outputs"
+        raise RuntimeError("grad can be implicitly created only for scalar outputs"
                            if not grad_outputs else
                            f"Mismatch in number of gradients: got {len(grad_outputs)} gradients "
                            f"for {len(outputs)} outputs")
@@ -140,7 +140,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
             if not isinstance(t, Tensor):
                 raise TypeError(f"inputs must be Tensors, got {type(t).__name__}")
             if not t._requires_grad:
-                raise RuntimeError(f"One of the differentiated Tensors does not require grad")
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
             if t.grad_fn is not None:
                 node, nr = t.grad_fn, t._output_nr
             else:
@@ -364,7 +364,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
          only_inputs=True, allow_unused=None, is_grads_batched=False,
          materialize_grads=False):
     """Return the gradients of ``outputs`` w.r.t. ``inputs`` (nothing is accumulated)."""
-    single = isinstance(inputs, Tensor)
     if allow_unused is None:
         allow_unused = materialize_grads
     res = run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=inputs,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import traceback
 from weakref import ref as _weakref
-from typing import Any, Optional, Tuple
+from typing import Optional, Tuple
 
 from ..tensor import Tensor, _make
 

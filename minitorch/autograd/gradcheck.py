@@ -2,7 +2,7 @@
 differences.  Public because whoever writes a Function or a kernel needs them."""
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 

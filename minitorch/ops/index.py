@@ -61,7 +61,7 @@ def _as_index_tensor(obj, ref: Tensor) -> Tensor:
         t = tensor(arr.astype(np.bool_ if arr.dtype.kind == "b" else np.int64),
                    device=ref._device)
     if t._data.dtype.kind not in "biu":
-        raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors")
+        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     if t._device is not ref._device:
         raise RuntimeError(f"indices should be either on cpu or on the same device as the indexed "
                            f"tensor ({ref._device})")
@@ -301,14 +301,12 @@ def _write(be, x, spec, vals):
     target = spec.bshape + vp.shape[len(spec.pos):]
     if spec.out_perm is not None and getattr(vals, "ndim", 0):
         # values are given in the result's layout: move the index dims to the front
-        nb = len(spec.bshape)
         full = len(target)
         vals = be.expand(vals, tuple(target[p] for p in spec.out_perm)) if vals.ndim else vals
         inv = [0] * full
         for i, p in enumerate(spec.out_perm):
             inv[p] = i
         vals = be.permute(vals, tuple(inv))
-        del nb
     try:
         if getattr(vals, "ndim", 0) and vals.shape != target:
             vals = be.expand(vals, target)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..tensor import Tensor, _shape_str
+from ..tensor import Tensor
 from .elementwise import _device_error, broadcast_shapes, sum_to
 
 
@@ -46,10 +46,11 @@ def _check_pair(a, b, name="matmul"):
 
 
 def _mm_error(sa, sb):
-    ra = sa if len(sa) == 2 else (sa[0] if len(sa) == 1 else 1, sa[-1])
+    """PyTorch's message, with each operand shown as the matrix it is multiplied as."""
+    rows_b = sb[0] if len(sb) == 1 else sb[-2]
+    cols_b = sb[-1] if len(sb) > 1 else 1
     return RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
-                        f"({'x'.join(map(str, (_rows(sa), sa[-1])))} and "
-                        f"{'x'.join(map(str, (sb[0] if len(sb) == 1 else sb[-2], sb[-1] if len(sb) > 1 else 1)))})")
+                        f"({_rows(sa)}x{sa[-1]} and {rows_b}x{cols_b})")
 
 
 def _rows(sa):
@@ -99,9 +100,9 @@ def mm(a: Tensor, b: Tensor) -> Tensor:
 def bmm(a: Tensor, b: Tensor) -> Tensor:
     _check_pair(a, b, "bmm")
     if a._data.ndim != 3:
-        raise RuntimeError(f"batch1 must be a 3D tensor")
+        raise RuntimeError("batch1 must be a 3D tensor")
     if b._data.ndim != 3:
-        raise RuntimeError(f"batch2 must be a 3D tensor")
+        raise RuntimeError("batch2 must be a 3D tensor")
     sa, sb = a._data.shape, b._data.shape
     if sb[0] != sa[0] or sb[1] != sa[2]:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "

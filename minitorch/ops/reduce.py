@@ -7,7 +7,7 @@ from typing import Optional
 
 from .. import _dtype as D
 from ..autograd.function import Function
-from ..tensor import Tensor, _make, _wrap_dim
+from ..tensor import Tensor, _wrap_dim
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 
@@ -264,7 +264,7 @@ def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
     if correction is None:
         correction = 1
     if input._data.dtype.kind != "f":
-        raise RuntimeError(f"std and var only support floating point and complex dtypes")
+        raise RuntimeError("std and var only support floating point and complex dtypes")
     dims = norm_dims(dim, input._data.ndim)
     n = 1
     for d in dims:

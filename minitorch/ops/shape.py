@@ -2,11 +2,11 @@
 the version counter with their base, like PyTorch's); cat, flip and repeat copy."""
 from __future__ import annotations
 
-from typing import List, Sequence
+from typing import Sequence
 
 from .. import _dtype as D
 from ..autograd.function import Function
-from ..tensor import Tensor, _make, _shape_str, _wrap_dim
+from ..tensor import Tensor, _shape_str, _wrap_dim
 from .elementwise import _device_error, sum_to
 
 
