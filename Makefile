@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml | $(PY)
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) examples/two_layer_autograd.py
+	$(PY) examples/two_layer_optim.py --optimizer sgd
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -30,7 +30,8 @@ _METHOD_FUNCTIONS = (
     "var std logsumexp all any count_nonzero reshape flatten unflatten ravel squeeze unsqueeze "
     "transpose swapaxes permute t expand_as broadcast_to flip split chunk narrow unbind movedim "
     "tile gather scatter_add index_select masked_fill tril triu nonzero argwhere take matmul mm "
-    "bmm mv dot outer clone").split()
+    "bmm mv dot outer clone softmax log_softmax erf allclose isclose equal norm "
+    "masked_select").split()
 for _name in _METHOD_FUNCTIONS:
     globals()[_name] = getattr(Tensor, _name)
 del _name

@@ -285,7 +285,15 @@ def _parse_header(data: bytes, err) -> Tuple[dict, dict]:
     """Validate the framing and JSON header ourselves (for the metadata and clear errors)."""
     if len(data) < 8:
         raise err(f"it is {len(data)} bytes long, shorter than the 8-byte header length")
+    torch_hint = ("it looks like a PyTorch torch.save() file (a zip/pickle archive), which "
+                  "minitorch never unpickles. Convert it once, in PyTorch: "
+                  "`safetensors.torch.save_file(torch.load(path), 'model.safetensors')`")
+    if data[:4] == b"PK\x03\x04":  # a zip archive can't be a safetensors file
+        raise err(torch_hint)
     (n,) = struct.unpack("<Q", data[:8])
+    if n > _MAX_HEADER or 8 + n > len(data):
+        if data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+            raise err(torch_hint)  # a legacy (non-zip) pickle
     if n > _MAX_HEADER:
         raise err(f"the header claims to be {n} bytes long (limit {_MAX_HEADER})")
     if 8 + n > len(data):

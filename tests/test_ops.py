@@ -7,6 +7,7 @@ the NumPy reference.  Every case runs on every available device.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
@@ -243,6 +244,17 @@ CASES = [
     Case("bmm", lambda m, a, b: a.bmm(b), np.matmul, [(2, 3, 4), (2, 4, 5)]),
     Case("outer", lambda m, a, b: m.outer(a, b), np.outer, [(3,), (4,)]),
     # -- composites --------------------------------------------------------------------------
+    Case("softmax_method", lambda m, a: a.softmax(1), lambda a: _softmax_ref(a, 1), [(3, 4)]),
+    Case("log_softmax_fn", lambda m, a: m.log_softmax(a, 0), lambda a: np.log(_softmax_ref(a, 0)),
+         [(3, 4)]),
+    Case("norm", lambda m, a: a.norm(), np.linalg.norm, [(3, 4)]),
+    Case("norm_p1_dim", lambda m, a: a.norm(1, dim=1), lambda a: np.abs(a).sum(1), [(3, 4)],
+         "away0"),
+    Case("norm_p3", lambda m, a: a.norm(3, dim=0, keepdim=True),
+         lambda a: (np.abs(a) ** 3).sum(0, keepdims=True) ** (1 / 3), [(3, 4)], "away0"),
+    Case("masked_select", lambda m, a: a.masked_select(a > 0), lambda a: a[a > 0], [(3, 4)],
+         "away0"),
+    Case("erf", lambda m, a: a.erf(), np.vectorize(math.erf), [(3, 4)]),
     Case("clone", lambda m, a: a.clone(), lambda a: a.copy(), [(3, 4)]),
     Case("to_double", lambda m, a: a.double() * 2, lambda a: a * 2, [(3,)],
          out_dtype="float64"),

@@ -273,9 +273,9 @@ def test_map_location_unknown_device():
 def test_device_is_restored_and_map_location_overrides():
     t = make((2, 3), minitorch.float32).to("cudasim")
     data = to_bytes({"a": t})
-    assert from_bytes(data)["a"].device == minitorch.device("cudasim")
+    assert from_bytes(data)["a"].device == minitorch.device("cudasim:0")
     assert from_bytes(data, map_location="cpu")["a"].device == minitorch.device("cpu")
-    assert from_bytes(data, map_location={"cudasim": "cpu"})["a"].device == "cpu"
+    assert from_bytes(data, map_location={"cudasim:0": "cpu"})["a"].device == "cpu"
     np.testing.assert_array_equal(from_bytes(data, map_location="cpu")["a"].numpy(),
                                   t.cpu().numpy())
 
@@ -686,3 +686,11 @@ def test_checkpoint_resume_continues_training_identically(tmp_path, opt_name):
         step(m2, o2)
     for (k, a), b in zip(m1.state_dict().items(), m2.state_dict().values()):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
+
+
+def test_pytorch_pickle_file_gets_conversion_hint(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "model.pt"
+    torch.save({"w": torch.ones(2)}, path)
+    with pytest.raises(ValueError, match="looks like a PyTorch torch.save\\(\\) file"):
+        minitorch.load(path)

@@ -1,5 +1,5 @@
 """Time one training step of the lecture's two-layer ReLU network (what `make demo` runs:
-nn.Sequential(Linear, ReLU, Linear), MSELoss, optim.SGD): minitorch vs hand-written NumPy
+nn.Sequential(Linear, ReLU, Linear), MSELoss, optim.SGD with momentum): minitorch vs hand-written NumPy
 (forward, manual backward, update) vs PyTorch running the very same code, same data,
 interleaved rounds in one process.  Reports median ms per step and the median of the
 per-round ratios.
@@ -28,6 +28,7 @@ import minitorch  # noqa: E402
 
 N, D_IN, H, D_OUT = 64, 1000, 100, 10
 LR = 1e-6
+MOMENTUM = 0.9  # `make demo` trains with optim.SGD(momentum=0.9)
 
 
 def make_data(seed: int = 0):
@@ -41,8 +42,9 @@ def make_data(seed: int = 0):
 
 
 def numpy_step_fn(x, y, w1, b1, w2, b2):
-    """Forward, hand-derived backward and the SGD update, in plain NumPy."""
+    """Forward, hand-derived backward and the SGD-with-momentum update, in plain NumPy."""
     w1, b1, w2, b2 = (a.copy() for a in (w1, b1, w2, b2))
+    bufs = []
 
     def step():
         h = x @ w1.T + b1
@@ -57,8 +59,15 @@ def numpy_step_fn(x, y, w1, b1, w2, b2):
         grad_h[h <= 0] = 0
         grad_w1 = grad_h.T @ x
         grad_b1 = grad_h.sum(0)
-        for p, g in ((w1, grad_w1), (b1, grad_b1), (w2, grad_w2), (b2, grad_b2)):
-            p -= LR * g
+        grads = (grad_w1, grad_b1, grad_w2, grad_b2)
+        if not bufs:
+            bufs.extend(g.copy() for g in grads)
+        else:
+            for buf, g in zip(bufs, grads):
+                buf *= MOMENTUM
+                buf += g
+        for p, buf in zip((w1, b1, w2, b2), bufs):
+            p -= LR * buf
         return loss
     return step
 
@@ -72,7 +81,7 @@ def framework_step_fn(lib, x, y, w1, b1, w2, b2):
             p.copy_(lib.tensor(v))
     x, y = lib.tensor(x), lib.tensor(y)
     loss_fn = lib.nn.MSELoss(reduction="sum")
-    opt = lib.optim.SGD(model.parameters(), lr=LR)
+    opt = lib.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
 
     def step():
         loss = loss_fn(model(x), y)

@@ -9,6 +9,7 @@ from __future__ import annotations
 def install(Tensor) -> None:  # noqa: C901 - a flat table is the clearest form
     from . import elementwise as E, reduce as R, shape as S, index as I, linalg as L
     from . import inplace as P
+    from . import misc as M
     from .misc import clone, contiguous, new_factories, random_inplace
     from ..autograd.function import _state
 
@@ -75,6 +76,10 @@ def install(Tensor) -> None:  # noqa: C901 - a flat table is the clearest form
         "outer": L.outer,
         # copies
         "clone": clone, "contiguous": contiguous,
+        # composites
+        "softmax": M.softmax, "log_softmax": M.log_softmax, "erf": M.erf,
+        "type_as": M.type_as, "allclose": M.allclose, "isclose": M.isclose, "equal": M.equal,
+        "norm": M.norm, "masked_select": M.masked_select,
         # in place
         "zero_": P.zero_, "fill_": P.fill_, "copy_": P.copy_,
         "uniform_": random_inplace("uniform"), "normal_": random_inplace("normal"),

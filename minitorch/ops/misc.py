@@ -83,3 +83,70 @@ def random_inplace(kind: str):
         return commit_inplace(self, None)
     method.__name__ = kind + "_"
     return method
+
+
+# -- composites PyTorch users reach for as Tensor methods ----------------------------------
+
+def softmax(self: Tensor, dim: int, dtype=None) -> Tensor:
+    from ..nn.activation import softmax as _softmax  # the fused Function lives with nn
+    return _softmax(self, dim, dtype=dtype)
+
+
+def log_softmax(self: Tensor, dim: int, dtype=None) -> Tensor:
+    from ..nn.activation import log_softmax as _log_softmax
+    return _log_softmax(self, dim, dtype=dtype)
+
+
+def erf(self: Tensor) -> Tensor:
+    from ..nn.activation import erf as _erf
+    return _erf(self)
+
+
+def type_as(self: Tensor, other: Tensor) -> Tensor:
+    return self.to(other.dtype)
+
+
+def allclose(self: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
+    return bool(isclose(self, other, rtol, atol, equal_nan).all().item())
+
+
+def isclose(self: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
+    if self.dtype != other.dtype:
+        raise RuntimeError(f"{self.dtype} did not match {other.dtype}")
+    a, b = self.double(), other.double()
+    close = (a - b).abs() <= atol + rtol * b.abs()
+    close = close | (a == b)  # infinities of the same sign
+    if equal_nan:
+        close = close | (a.isnan() & b.isnan())
+    return close
+
+
+def equal(self: Tensor, other: Tensor) -> bool:
+    return self.shape == other.shape and bool((self == other).all().item())
+
+
+def norm(self: Tensor, p=2, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """Vector p-norm over ``dim`` (all elements by default); p may be inf / -inf / 0."""
+    x = self if dtype is None else self.to(dtype)
+    if p == "fro":
+        p = 2
+    a = x.abs()
+    if p == float("inf"):
+        return a.amax(() if dim is None else dim, keepdim=keepdim)
+    if p == float("-inf"):
+        return a.amin(() if dim is None else dim, keepdim=keepdim)
+    if p == 0:
+        return (a != 0).to(x.dtype).sum(dim, keepdim=keepdim)
+    if p == 2:
+        return (x * x).sum(dim, keepdim=keepdim).sqrt()
+    if p == 1:
+        return a.sum(dim, keepdim=keepdim)
+    return (a ** p).sum(dim, keepdim=keepdim) ** (1.0 / p)
+
+
+def masked_select(self: Tensor, mask: Tensor) -> Tensor:
+    from .elementwise import broadcast_shapes
+    shape = broadcast_shapes(self._data.shape, mask._data.shape)
+    return self.expand(shape)[mask.expand(shape)]
