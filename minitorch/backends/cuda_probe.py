@@ -1,8 +1,9 @@
-"""Find out whether the ``cuda`` device can be used here, and say why not if it can't."""
+"""Find out whether the ``cuda`` and ``cudasim`` devices can be used here, and say why not."""
 from __future__ import annotations
 
 
 def unavailable_reason() -> str | None:
+    """Why device ``cuda`` cannot be used (no CuPy, no driver, no GPU), or None."""
     try:
         import cupy  # noqa: F401
     except ImportError:
@@ -20,6 +21,7 @@ def unavailable_reason() -> str | None:
 
 
 def make_backend(index: int):
+    """``KernelBackend(CupyRuntime(index))``, or a RuntimeError that says why not."""
     why = unavailable_reason()
     if why is not None:
         raise RuntimeError(f"cuda device is not available: {why}")
@@ -28,9 +30,32 @@ def make_backend(index: int):
     if index >= n:
         raise RuntimeError(f"CUDA error: invalid device ordinal: cuda:{index} requested but only "
                            f"{n} GPU(s) are visible")
+    from .cupy_runtime import CupyRuntime
+    return _kernel_backend("cuda")(CupyRuntime(index))
+
+
+def cudasim_unavailable_reason() -> str | None:
+    """Why device ``cudasim`` cannot be used (no C++ compiler), or None."""
+    from .cudasim_runtime import unavailable_reason as why
+    return why()
+
+
+def make_cudasim_backend(index: int):
+    """``KernelBackend(CudasimRuntime())`` for device ``cudasim`` (index 0 only)."""
+    why = cudasim_unavailable_reason()
+    if why is not None:
+        raise RuntimeError(f"cudasim device is not available: {why}")
+    if index != 0:
+        raise RuntimeError(f"invalid device ordinal: cudasim:{index} requested but the simulator "
+                           f"is one device, cudasim:0")
+    from .cudasim_runtime import CudasimRuntime
+    return _kernel_backend("cudasim")(CudasimRuntime())
+
+
+def _kernel_backend(dev: str):
     try:
-        from .cuda import CudaBackend  # provided by the CUDA device work
+        from .kernel_backend import KernelBackend
     except ImportError as e:
-        raise RuntimeError(f"cuda device is not available: this minitorch build has no cuda "
-                           f"backend module ({e})") from None
-    return CudaBackend(index)
+        raise RuntimeError(f"{dev} device is not available: the kernel backend failed to "
+                           f"import ({e})") from e
+    return KernelBackend
