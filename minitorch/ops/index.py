@@ -63,6 +63,8 @@ def _as_index_tensor(obj, ref: Tensor) -> Tensor:
     if t._data.dtype.kind not in "biu":
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     if t._device is not ref._device:
+        if t._device.type == "cpu":  # PyTorch accepts cpu indices for any device's tensor
+            return t.to(ref._device)
         raise RuntimeError(f"indices should be either on cpu or on the same device as the indexed "
                            f"tensor ({ref._device})")
     return t
