@@ -215,6 +215,38 @@ class Backend:
         floor, less one if the last window would start in the right/bottom padding."""
         raise NotImplementedError
 
+    # -- fused loss and optimizer updates -------------------------------------------------
+    def cross_entropy(self, logits, target, ignore_index):
+        """Per-row cross-entropy of (N, C) ``logits`` and int64 class indices ``target`` (N,):
+        returns ``(loss, lse)``, both (N,) in the logits' dtype.
+
+        ``lse[i] = shift + log(sum(exp(logits[i] - shift)))`` with ``shift`` the row max when
+        finite, else 0 (as ``log_softmax``); ``loss[i] = lse[i] - logits[i, target[i]]``, or 0
+        where ``target[i] == ignore_index``.  Other targets are in ``[0, C)``."""
+        raise NotImplementedError
+
+    def cross_entropy_backward(self, logits, target, lse, grad, ignore_index):
+        """The gradient of ``cross_entropy``'s loss w.r.t. ``logits``: (N, C) with
+        ``grad[i] * (exp(logits[i, j] - lse[i]) - (j == target[i]))``, and zero rows where
+        ``target[i] == ignore_index``; ``grad`` (N,) is the upstream gradient per row."""
+        raise NotImplementedError
+
+    def sgd_update_(self, p, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
+                    maximize):
+        """``torch.optim.SGD``'s update, in place on ``p`` (and the momentum buffer ``buf``).
+
+        ``buf`` is None on the first step (or without momentum); returns the buffer: ``buf``
+        itself, a new array on the first step with momentum, None without momentum.  Every
+        operation rounds in ``p``'s dtype, in PyTorch's order (results agree bit for bit)."""
+        raise NotImplementedError
+
+    def adam_update_(self, p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1,
+                     beta2, eps, weight_decay, amsgrad, maximize, decoupled):
+        """``torch.optim.Adam``'s update (``decoupled``: AdamW's weight decay), in place on
+        ``p``, ``exp_avg``, ``exp_avg_sq`` and, with ``amsgrad``, ``max_exp_avg_sq``.
+        ``step`` (a float) already counts this update.  Rounds like PyTorch, bit for bit."""
+        raise NotImplementedError
+
 
 def primitive_names():
     """Every method a backend must implement (what tests check against)."""

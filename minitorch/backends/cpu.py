@@ -285,3 +285,100 @@ class CpuBackend(Backend):
             ys = np.where(bad, y0, ys)
             xs = np.where(bad, x0, xs)
         return vals, ys * w + xs
+
+    # fused loss: cross-entropy of class-index targets, forward and backward
+    def cross_entropy(self, logits, target, ignore_index):
+        n, c = logits.shape
+        if c:
+            m = np.max(logits, axis=1, keepdims=True)
+            m = np.where(np.isfinite(m), m, 0)
+        else:
+            m = np.zeros((n, 1), logits.dtype)
+        lse = (m + np.log(np.sum(np.exp(logits - m), axis=1, keepdims=True)))[:, 0]
+        valid = target != ignore_index
+        picked = logits[np.arange(n), np.where(valid, target, 0)] if c else np.zeros_like(lse)
+        return _arr(np.where(valid, lse - picked, 0).astype(logits.dtype, copy=False)), lse
+
+    def cross_entropy_backward(self, logits, target, lse, grad, ignore_index):
+        g = np.exp(logits - lse[:, None])
+        valid = target != ignore_index
+        rows = np.nonzero(valid)[0]
+        g[rows, target[rows]] -= 1
+        g *= grad[:, None]
+        g[~valid] = 0
+        return g
+
+    # optimizer updates: PyTorch's arithmetic, one NumPy in-place operator per step of its
+    # formula, so every intermediate rounds in the parameter's dtype as PyTorch's does (the
+    # Python-float hyper-parameters are weak scalars: they take the array's dtype)
+    def sgd_update_(self, p, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
+                    maximize):
+        g, owned = grad, False  # owned: g is a temporary of ours that may be overwritten
+        if maximize:
+            g, owned = -g, True
+        if weight_decay != 0:
+            t = p * weight_decay
+            t += g
+            g, owned = t, True
+        if momentum != 0:
+            if buf is None:
+                buf = g.copy()
+            else:
+                buf *= momentum
+                if dampening == 0:
+                    buf += g
+                else:
+                    buf += g * (1 - dampening)
+            if nesterov:
+                t = buf * momentum
+                t += g
+                g, owned = t, True
+            else:
+                g, owned = buf, False
+        if owned:
+            g *= -lr
+            p += g
+        else:
+            p += g * -lr
+        return buf
+
+    def adam_update_(self, p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1,
+                     beta2, eps, weight_decay, amsgrad, maximize, decoupled):
+        g = -grad if maximize else grad
+        if weight_decay != 0:
+            if decoupled:
+                p *= 1 - lr * weight_decay
+            else:
+                t = p * weight_decay
+                t += g
+                g = t
+        # exp_avg.lerp_(g, 1 - beta1), in PyTorch's two-sided form (exact at both ends)
+        weight = 1 - beta1
+        t = g - exp_avg
+        if abs(weight) < 0.5:
+            t *= weight
+            exp_avg += t
+        else:
+            t *= -(1 - weight)
+            t += g
+            np.copyto(exp_avg, t)
+        exp_avg_sq *= beta2
+        t = g * (1 - beta2)
+        t *= g
+        exp_avg_sq += t
+
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2 = 1 - beta2 ** step
+        step_size = lr / bias_correction1
+        bias_correction2_sqrt = bias_correction2 ** 0.5
+
+        v = exp_avg_sq
+        if amsgrad:
+            np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+            v = max_exp_avg_sq
+        denom = np.sqrt(v)
+        denom /= bias_correction2_sqrt
+        denom += eps
+        t = exp_avg * -step_size
+        t /= denom
+        p += t

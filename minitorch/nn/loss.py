@@ -3,8 +3,11 @@
 ``reduction`` is 'mean' | 'sum' | 'none' throughout.  Cross-entropy is PyTorch's two graph
 nodes: the backend's fused ``log_softmax``, then ``NllLoss``, a built-in Function that picks
 the target log-probabilities, weights them and reduces in one backend pass (its backward
-scatters the gradient back, in Tensor ops).  ``binary_cross_entropy`` is built in too, for
-PyTorch's clamped logs and its gradient formula.
+scatters the gradient back, in Tensor ops).  On backends that set ``fused_cross_entropy``
+(cuda, cudasim) the common case -- class indices, no weights, no label smoothing -- is one
+node instead, ``CrossEntropy``, on the fused ``cross_entropy`` primitives.
+``binary_cross_entropy`` is built in too, for PyTorch's clamped logs and its gradient
+formula.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from ..autograd.function import Function, is_grad_enabled
 from ..ops.elementwise import where
 from ..ops.index import ScatterAdd
 from ..tensor import Tensor, _make
-from .activation import log_softmax, logsigmoid
+from .activation import log_softmax, logsigmoid, softmax
 from .module import Module
 
 __all__ = ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy",
@@ -213,14 +216,10 @@ def _check_targets(be, t, n_classes: int, ignore_index: int) -> None:
         raise IndexError(f"Target {int(a[bad].flat[0])} is out of bounds.")
 
 
-def nll_loss(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
-             size_average=None, ignore_index: int = -100, reduce=None,
-             reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood of class-index targets, given log-probabilities: input (N, C),
-    (N, C, d1, ...) or (C,); target (N,), (N, d1, ...) or ()."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
-    # the checks, in PyTorch's order (nll_loss_nd, then the kernels)
+def _nll_checks(input: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int):
+    """nll_loss's argument checks, in PyTorch's order (nll_loss_nd, then the kernels).
+    Returns (input, target, unbatched) with 1-D input made a batch of one and the target
+    int64."""
     if input.ndim < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
     if input.ndim != 1 and (target.shape[0] if target.ndim else 1) != input.shape[0]:
@@ -246,8 +245,83 @@ def nll_loss(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
     if target._data.dtype != D.int64.np:
         target = target.long()
     _check_targets(input._device._be, target._data, c, ignore_index)
+    return input, target, unbatched
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+             size_average=None, ignore_index: int = -100, reduce=None,
+             reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class-index targets, given log-probabilities: input (N, C),
+    (N, C, d1, ...) or (C,); target (N,), (N, d1, ...) or ()."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    input, target, unbatched = _nll_checks(input, target, weight, ignore_index)
     out = NllLoss.apply(input, target, weight, ignore_index, reduction)
     return out.squeeze(0) if unbatched and reduction == "none" else out
+
+
+class CrossEntropy(Function):
+    """Fused cross-entropy of (N, C) logits and int64 class indices: one backend call
+    (``cross_entropy``: per-row loss and log-sum-exp, with ``ignore_index``) and the
+    reduction.  Backward is one more (``cross_entropy_backward``: softmax minus one-hot,
+    scaled per row); when a graph of the gradient is being built (``create_graph=True``) it
+    is written in Tensor ops instead, so it can be differentiated again."""
+
+    _raw_forward = True
+
+    @staticmethod
+    def forward(ctx, x, target, ignore_index, reduction):
+        be = x._device._be
+        t = target._data
+        loss, lse = be.cross_entropy(x._data, t, ignore_index)
+        n = loss.shape[0]
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(x)
+            ctx.args = (_wrap(t, x), _wrap(lse, x), ignore_index, reduction, n)
+        if reduction == "none":
+            return loss
+        total = be.reduce("sum", loss, (0,), False)
+        if reduction == "sum":
+            return total
+        count = be.reduce("sum", be.astype(be.binary("ne", t, ignore_index),
+                                           D._BY_NP[loss.dtype]), (0,), False)
+        if ctx.needs_input_grad[0]:
+            ctx.count = _wrap(count, x)
+        return be.binary("div", total, count)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        target, lse, ignore_index, reduction, n = ctx.args
+        if reduction == "mean":
+            g = g / ctx.count
+        g_rows = g if reduction == "none" else g.expand(n)  # upstream gradient per row
+        if is_grad_enabled():  # differentiable form: (softmax(x) - onehot) * g, rows masked
+            valid = (target != ignore_index).to(x.dtype)
+            safe = where(target != ignore_index, target, 0).unsqueeze(1)
+            onehot = x.new_zeros(x.shape).scatter_add(1, safe, x.new_ones((n, 1)))
+            return ((softmax(x, 1) - onehot) * (g_rows * valid).unsqueeze(1),
+                    None, None, None)
+        be = x._device._be
+        gx = be.cross_entropy_backward(x._data, target._data, lse._data,
+                                       be.contiguous(g_rows._data), ignore_index)
+        return _wrap(gx, x), None, None, None
+
+
+def _fused_cross_entropy(input: Tensor, target: Tensor, ignore_index: int,
+                         reduction: str) -> Tensor:
+    """Class-index cross-entropy through ``CrossEntropy``: the class dim is moved last and
+    everything else flattened into rows."""
+    input, target, unbatched = _nll_checks(input, target, None, ignore_index)
+    shape = tuple(target.shape)
+    if input.ndim > 2:
+        c = input.shape[1]
+        input = input.movedim(1, -1).reshape(-1, c)
+        target = target.reshape(-1)
+    out = CrossEntropy.apply(input, target, ignore_index, reduction)
+    if reduction == "none":
+        out = out.squeeze(0) if unbatched else out.reshape(shape)
+    return out
 
 
 def _class_weight(weight: Tensor, ndim: int, class_dim: int) -> Tensor:
@@ -267,6 +341,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input.ndim == 1 else 1
+    if (weight is None and label_smoothing <= 0 and input.ndim >= 1
+            and target.shape != input.shape and input._data.dtype.kind == "f"
+            and getattr(input._device._be, "fused_cross_entropy", False)):
+        # the common case, fused (on the kernel devices; cpu keeps PyTorch's graph)
+        return _fused_cross_entropy(input, target, ignore_index, reduction)
     logp = log_softmax(input, class_dim)
     c = input.shape[class_dim]
     if target.shape == input.shape:  # class probabilities

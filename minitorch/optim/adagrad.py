@@ -73,15 +73,15 @@ class Adagrad(Optimizer):
 def adagrad_update_(p, grad, state_sum, step: float, be, *, lr: float, lr_decay: float,
                     eps: float, weight_decay: float, maximize: bool) -> None:
     """The Adagrad update on raw device arrays (``step`` counts this update)."""
-    g = -grad if maximize else grad
+    g = be.unary("neg", grad) if maximize else grad
     if weight_decay != 0:
-        t = p * weight_decay
-        t += g
+        t = be.binary("mul", p, weight_decay)
+        be.binary("add", t, g, out=t)
         g = t
     clr = lr / (1 + (step - 1) * lr_decay)
-    state_sum += g * g
+    be.binary("add", state_sum, be.binary("mul", g, g), out=state_sum)
     std = be.unary("sqrt", state_sum)
-    std += eps
-    t = g * -clr
-    t /= std
-    p += t
+    be.binary("add", std, eps, out=std)
+    t = be.binary("mul", g, -clr)
+    be.binary("div", t, std, out=t)
+    be.binary("add", p, t, out=p)

@@ -9,7 +9,9 @@
     p = p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
 
 The bias corrections are Python floats; note that ``eps`` is added *after* dividing
-``sqrt(v)`` by the second correction, as PyTorch does.
+``sqrt(v)`` by the second correction, as PyTorch does.  The arithmetic is the backend
+primitive ``adam_update_`` (NumPy in backends/cpu.py, one fused kernel on cuda/cudasim:
+kernels/optim.cu).
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from typing import Callable, Optional, Tuple
 
 from ..creation import zeros_like
 from ..tensor import Tensor
-from .optimizer import (Optimizer, ParamsT, _advance, _check, _lerp_, _no_differentiable,
+from .optimizer import (Optimizer, ParamsT, _advance, _check, _no_differentiable,
                         _step_tensor, _written)
 
 __all__ = ["Adam", "adam_update_"]
@@ -69,14 +71,12 @@ class Adam(Optimizer):
                     state["exp_avg_sq"] = zeros_like(p)
                     if amsgrad:
                         state["max_exp_avg_sq"] = zeros_like(p)
-                adam_update_(
+                p._device._be.adam_update_(
                     p._data, p.grad._data, state["exp_avg"]._data, state["exp_avg_sq"]._data,
                     state["max_exp_avg_sq"]._data if amsgrad else None,
-                    _advance(state["step"]), p._device._be,
-                    lr=float(group["lr"]), beta1=beta1, beta2=beta2, eps=group["eps"],
-                    weight_decay=group["weight_decay"],
-                    decoupled_weight_decay=group["decoupled_weight_decay"],
-                    maximize=group["maximize"])
+                    _advance(state["step"]), float(group["lr"]), beta1, beta2, group["eps"],
+                    group["weight_decay"], amsgrad, group["maximize"],
+                    group["decoupled_weight_decay"])
                 _written(p)
         return loss
 
@@ -85,33 +85,8 @@ def adam_update_(p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step: float, be, 
                  lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
                  decoupled_weight_decay: bool, maximize: bool) -> None:
     """The Adam update on raw device arrays (``step`` already counts this update): writes
-    ``p``, ``exp_avg``, ``exp_avg_sq`` (and ``max_exp_avg_sq`` unless None) in place."""
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            p *= 1 - lr * weight_decay
-        else:
-            t = p * weight_decay
-            t += g
-            g = t
-    _lerp_(exp_avg, g, 1 - beta1, be)
-    exp_avg_sq *= beta2
-    t = g * (1 - beta2)
-    t *= g
-    exp_avg_sq += t
-
-    bias_correction1 = 1 - beta1 ** step
-    bias_correction2 = 1 - beta2 ** step
-    step_size = lr / bias_correction1
-    bias_correction2_sqrt = bias_correction2 ** 0.5
-
-    v = exp_avg_sq
-    if max_exp_avg_sq is not None:
-        be.copy_(max_exp_avg_sq, be.binary("maximum", max_exp_avg_sq, exp_avg_sq))
-        v = max_exp_avg_sq
-    denom = be.unary("sqrt", v)
-    denom /= bias_correction2_sqrt
-    denom += eps
-    t = exp_avg * -step_size
-    t /= denom
-    p += t
+    ``p``, ``exp_avg``, ``exp_avg_sq`` (and ``max_exp_avg_sq`` unless None) in place.  The
+    math is the backend primitive ``adam_update_`` (NumPy operators on cpu, one fused kernel
+    on cuda/cudasim)."""
+    be.adam_update_(p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps,
+                    weight_decay, max_exp_avg_sq is not None, maximize, decoupled_weight_decay)

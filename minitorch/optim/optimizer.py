@@ -7,14 +7,14 @@ and marks the optimizer as stepped (the learning-rate schedulers check that orde
 
 How the updates are computed.  An update touches every parameter once per step, so it must
 be cheap: the optimizers in this package work on the tensors' raw device arrays
-(``tensor._data``), in place, with NumPy's arithmetic operators (``m *= beta1``,
-``p += t``; NumPy and CuPy arrays both have them) plus the backend primitives ``sqrt`` and
-``maximum``.  That keeps each update at a handful of array passes with one or two
-temporaries, and never builds autograd nodes.  Each optimizer's math lives in one function
-(``sgd_update_``, ``adam_update_`` ...), written in the same order of operations as
-PyTorch's so that results agree up to rounding; a backend could swap such a function for a
-fused kernel.  After writing a parameter in place its version counter is bumped, like any
-in-place op, so a graph that saved the old value refuses to run backward.
+(``tensor._data``), in place, and never build autograd nodes.  SGD and Adam/AdamW call the
+fused backend primitives ``sgd_update_`` / ``adam_update_`` (NumPy operators on cpu, one
+kernel per parameter on cuda and cudasim, kernels/optim.cu); RMSprop and Adagrad are a
+handful of backend primitives each (``binary`` with ``out=`` for the in-place steps,
+``unary("sqrt")``), so on every device they run the device's own kernels.  All are written
+in the same order of operations as PyTorch's, rounding in the parameter's dtype, so that
+results agree bit for bit.  After writing a parameter in place its version counter is
+bumped, like any in-place op, so a graph that saved the old value refuses to run backward.
 """
 from __future__ import annotations
 
@@ -296,11 +296,11 @@ def _written(p: Tensor) -> None:
 def _lerp_(a, b, weight: float, be) -> None:
     """``a = a + weight * (b - a)`` in place, in PyTorch's two-sided form (exact at both
     ends: weight 0 gives ``a``, weight 1 gives ``b``)."""
-    t = b - a
+    t = be.binary("sub", b, a)
     if abs(weight) < 0.5:
-        t *= weight
-        a += t
+        be.binary("mul", t, weight, out=t)
+        be.binary("add", a, t, out=a)
     else:
-        t *= -(1 - weight)
-        t += b
+        be.binary("mul", t, -(1 - weight), out=t)
+        be.binary("add", t, b, out=t)
         be.copy_(a, t)

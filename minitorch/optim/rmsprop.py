@@ -72,30 +72,30 @@ def rmsprop_update_(p, grad, square_avg, grad_avg, momentum_buffer, be, *, lr: f
                     maximize: bool) -> None:
     """The RMSprop update on raw device arrays; ``grad_avg`` is None unless centered,
     ``momentum_buffer`` None unless ``momentum > 0``.  Writes the arrays in place."""
-    g = -grad if maximize else grad
+    g = be.unary("neg", grad) if maximize else grad
     if weight_decay != 0:
-        t = p * weight_decay
-        t += g
+        t = be.binary("mul", p, weight_decay)
+        be.binary("add", t, g, out=t)
         g = t
-    square_avg *= alpha
-    t = g * (1 - alpha)
-    t *= g
-    square_avg += t
+    be.binary("mul", square_avg, alpha, out=square_avg)
+    t = be.binary("mul", g, 1 - alpha)
+    be.binary("mul", t, g, out=t)
+    be.binary("add", square_avg, t, out=square_avg)
     if grad_avg is not None:
         _lerp_(grad_avg, g, 1 - alpha, be)
-        t = grad_avg * -1.0
-        t *= grad_avg
-        t += square_avg
+        t = be.binary("mul", grad_avg, -1.0)
+        be.binary("mul", t, grad_avg, out=t)
+        be.binary("add", t, square_avg, out=t)
         avg = be.unary("sqrt", t)
     else:
         avg = be.unary("sqrt", square_avg)
-    avg += eps
+    be.binary("add", avg, eps, out=avg)
     if momentum_buffer is not None:
-        momentum_buffer *= momentum
-        t = g / avg
-        momentum_buffer += t
-        p -= momentum_buffer * lr
+        be.binary("mul", momentum_buffer, momentum, out=momentum_buffer)
+        t = be.binary("div", g, avg)
+        be.binary("add", momentum_buffer, t, out=momentum_buffer)
+        be.binary("sub", p, be.binary("mul", momentum_buffer, lr), out=p)
     else:
-        t = g * -lr
-        t /= avg
-        p += t
+        t = be.binary("mul", g, -lr)
+        be.binary("div", t, avg, out=t)
+        be.binary("add", p, t, out=p)

@@ -6,6 +6,9 @@ weight decay (L2 added to the gradient) and ``maximize``, exactly as ``torch.opt
     b = g (first step)  or  momentum * b + (1 - dampening) * g
     g = g + momentum * b (nesterov)  or  b
     p = p - lr * g
+
+The arithmetic is the backend primitive ``sgd_update_`` (NumPy in backends/cpu.py, one fused
+kernel on cuda/cudasim: kernels/optim.cu).
 """
 from __future__ import annotations
 
@@ -47,46 +50,25 @@ class SGD(Optimizer):
                 if momentum != 0:
                     state = self.state[p]
                     buf = state.get("momentum_buffer")
-                new_buf = sgd_update_(
+                new_buf = p._device._be.sgd_update_(
                     p._data, p.grad._data, None if buf is None else buf._data,
-                    lr=float(group["lr"]), momentum=momentum, dampening=group["dampening"],
-                    weight_decay=group["weight_decay"], nesterov=group["nesterov"],
-                    maximize=group["maximize"])
+                    float(group["lr"]), momentum, group["dampening"], group["weight_decay"],
+                    group["nesterov"], group["maximize"])
                 _written(p)
                 if momentum != 0 and buf is None:
                     state["momentum_buffer"] = _tensor_like(new_buf, p)
         return loss
 
 
-def sgd_update_(p, grad, buf, *, lr: float, momentum: float, dampening: float,
+def sgd_update_(p, grad, buf, be=None, *, lr: float, momentum: float, dampening: float,
                 weight_decay: float, nesterov: bool, maximize: bool):
     """The SGD update on raw device arrays: writes ``p`` (and ``buf``) in place.  Returns the
-    momentum buffer: ``buf`` itself, or a new array on the first step (``buf is None``)."""
-    g, owned = grad, False  # owned: g is a temporary of ours that may be overwritten
-    if maximize:
-        g, owned = -g, True
-    if weight_decay != 0:
-        t = p * weight_decay
-        t += g
-        g, owned = t, True
-    if momentum != 0:
-        if buf is None:
-            buf = g.copy()
-        else:
-            buf *= momentum
-            if dampening == 0:
-                buf += g
-            else:
-                buf += g * (1 - dampening)
-        if nesterov:
-            t = buf * momentum
-            t += g
-            g, owned = t, True
-        else:
-            g, owned = buf, False
-    if owned:
-        g *= -lr
-        p += g
-    else:
-        p += g * -lr
-    return buf
+    momentum buffer: ``buf`` itself, or a new array on the first step (``buf is None``).
+
+    The math is the backend primitive ``sgd_update_`` (NumPy operators on cpu, one fused
+    kernel on cuda/cudasim); ``be`` defaults to the cpu backend."""
+    if be is None:
+        from ..backends.cpu import CpuBackend
+        be = CpuBackend()
+    return be.sgd_update_(p, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
+                          maximize)
