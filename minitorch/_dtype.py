@@ -19,8 +19,15 @@ _builtin_int = builtins.int
 _builtin_float = builtins.float
 
 
+_PT_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+             "bool": "Bool"}
+_C_NAMES = {"float32": "float", "float64": "double", "int64": "long", "int32": "int",
+            "bool": "bool"}
+
+
 class dtype:
-    __slots__ = ("name", "np", "category", "itemsize", "is_floating_point", "is_signed", "_rank")
+    __slots__ = ("name", "np", "category", "itemsize", "is_floating_point", "is_signed", "_rank",
+                 "pt_name", "c_name")
 
     # category: 0 bool, 1 integer, 2 floating
     def __init__(self, name: str, np_dtype, category: int, rank: int):
@@ -31,6 +38,9 @@ class dtype:
         self.is_floating_point = category == 2
         self.is_signed = category != 0
         self._rank = rank
+        # the two spellings PyTorch's error messages use: 'Float' (scalar type), 'float' (C)
+        self.pt_name = _PT_NAMES[name]
+        self.c_name = _C_NAMES[name]
 
     def __repr__(self) -> str:
         return f"minitorch.{self.name}"

@@ -134,7 +134,7 @@ class Tensor:
                                    f"gradient and the tensor are the same size")
             if value._data.dtype != self._data.dtype:
                 raise RuntimeError(f"attempting to assign a gradient with dtype "
-                                   f"'{_c_type(value)}' to a tensor with dtype '{_c_type(self)}'. "
+                                   f"'{value.dtype.c_name}' to a tensor with dtype '{self.dtype.c_name}'. "
                                    f"Please ensure that the gradient and the tensor have the same "
                                    f"dtype")
             if value._device is not self._device:
@@ -183,9 +183,8 @@ class Tensor:
         self._extra()["name"] = value
 
     def type_name(self) -> str:
-        return {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor",
-                "int64": "torch.LongTensor", "int32": "torch.IntTensor",
-                "bool": "torch.BoolTensor"}[self.dtype.name]
+        """PyTorch's legacy type string, e.g. 'torch.FloatTensor' (what error messages show)."""
+        return f"torch.{self.dtype.pt_name}Tensor"
 
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
@@ -400,11 +399,6 @@ class Tensor:
             out.grad = self.grad.detach().clone()
         memo[id(self)] = out
         return out
-
-
-def _c_type(t: "Tensor") -> str:
-    return {"float32": "float", "float64": "double", "int64": "long", "int32": "int",
-            "bool": "bool"}[t.dtype.name]
 
 
 def _create_graph_now() -> bool:

@@ -19,7 +19,6 @@ from ..autograd.grad_mode import no_grad
 from ..creation import tensor as _tensor, zeros as _zeros
 from ..ops.elementwise import where
 from ..ops.conv import Col2im, Im2col, MaxPool2d, conv_out_size, pool_out_size
-from ..ops.linalg import _dtype_name
 from ..ops.shape import cat
 from ..random import generator_for
 from ..tensor import Tensor, _make, _shape_str
@@ -108,15 +107,15 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
                            f"expected input{_shape_str(x.shape)} to have {cg * groups} channels, "
                            f"but got {c} channels instead")
     if x.dtype != weight.dtype:
-        raise RuntimeError(f"expected scalar type {_pt(x)} but found {_pt(weight)}")
+        raise RuntimeError(f"expected scalar type {x.dtype.pt_name} but found {weight.dtype.pt_name}")
     if bias is not None:
         if bias.ndim != 1 or bias.shape[0] != o:
             raise RuntimeError(f"Given weight of size {_shape_str(weight.shape)}, expected bias "
                                f"to be 1-dimensional with {o} elements, but got bias of size "
                                f"{_shape_str(bias.shape)} instead")
         if bias.dtype != x.dtype:
-            raise RuntimeError(f"Input type ({_dtype_name(x)}) and bias type "
-                               f"({_dtype_name(bias)}) should be the same")
+            raise RuntimeError(f"Input type ({x.dtype.c_name}) and bias type "
+                               f"({bias.dtype.c_name}) should be the same")
     if isinstance(padding, str):
         if padding == "valid":
             pad = (0, 0)
@@ -154,10 +153,6 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     if bias is not None:
         out = out + bias.reshape(1, o, 1, 1)
     return out.squeeze(0) if unbatched else out
-
-
-def _pt(t: Tensor) -> str:
-    return {"float32": "Float", "float64": "Double"}.get(t.dtype.name, t.dtype.name)
 
 
 def conv1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: IntOr2 = 1,

@@ -67,16 +67,12 @@ class MmTN(Function):
         return ga, gb
 
 
-def _pt_name(t: Tensor) -> str:
-    return t.type_name()[6:-6]  # 'torch.DoubleTensor' -> 'Double'
-
-
 def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     """``input @ weight.T + bias``: input (*, in), weight (out, in), bias (out,)."""
     if isinstance(input, Tensor) and isinstance(weight, Tensor) and \
             input._data.dtype != weight._data.dtype:
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
-                           f"{_pt_name(input)} and {_pt_name(weight)}")
+                           f"{input.dtype.pt_name} and {weight.dtype.pt_name}")
     _check_pair(input, weight, "linear")
     sx, sw = input._data.shape, weight._data.shape
     if bias is not None:

@@ -40,8 +40,8 @@ def commit_inplace(self: Tensor, out) -> Tensor:
                                f"broadcast shape {_shape_str(out._data.shape)}")
         src, dst = out.dtype, self.dtype
         if src.category > dst.category:
-            raise RuntimeError(f"result type {_pt(src)} can't be cast to the desired output type "
-                               f"{_pt(dst)}")
+            raise RuntimeError(f"result type {src.pt_name} can't be cast to the desired output "
+                               f"type {dst.pt_name}")
         be = self._device._be
         if out._data is not self._data:
             try:
@@ -63,11 +63,6 @@ def commit_inplace(self: Tensor, out) -> Tensor:
         if self._x is not None and "retain_hook" in self._x:
             self._move_retain_hook()
     return self
-
-
-def _pt(dt: D.dtype) -> str:
-    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-            "bool": "Bool"}[dt.name]
 
 
 class CopySlices(Function):
@@ -151,8 +146,8 @@ def inplace(op):
             return out
         if out._data.dtype != self._data.dtype:
             if out.dtype.category > self.dtype.category:
-                raise RuntimeError(f"result type {_pt(out.dtype)} can't be cast to the desired "
-                                   f"output type {_pt(self.dtype)}")
+                raise RuntimeError(f"result type {out.dtype.pt_name} can't be cast to the "
+                                   f"desired output type {self.dtype.pt_name}")
             out = out.to(self.dtype)
         return commit_inplace(self, out)
     method.__name__ = getattr(op, "__name__", "op") + "_"

@@ -26,11 +26,6 @@ class MatMul(Function):
         return ga, gb
 
 
-def _dtype_name(t: Tensor) -> str:
-    return {"float32": "float", "float64": "double", "int64": "long", "int32": "int",
-            "bool": "bool"}[t.dtype.name]
-
-
 def _check_pair(a, b, name="matmul"):
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         bad = b if isinstance(a, Tensor) else a
@@ -38,8 +33,8 @@ def _check_pair(a, b, name="matmul"):
     if a._device is not b._device:
         raise _device_error(a, b)
     if a._data.dtype != b._data.dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_dtype_name(a)} "
-                           f"!= {_dtype_name(b)}")
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype.c_name} "
+                           f"!= {b.dtype.c_name}")
     if a._data.ndim == 0 or b._data.ndim == 0:
         raise RuntimeError(f"both arguments to {name} need to be at least 1D, but they are "
                            f"{a._data.ndim}D and {b._data.ndim}D")

@@ -70,18 +70,13 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         input = input.to(D.to_dtype(dtype))
     if input._data.dtype.kind != "f":
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
-                           f"floating point or complex dtype. Got: {_pt_name(input.dtype)}")
+                           f"floating point or complex dtype. Got: {input.dtype.pt_name}")
     dims = norm_dims(dim, input._data.ndim)
     n = 1
     for d in dims:
         n *= input._data.shape[d]
     s = Sum.apply(input, dims, keepdim, None)
     return s / n if n else s * float("nan")
-
-
-def _pt_name(dt: D.dtype) -> str:
-    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-            "bool": "Bool"}[dt.name]
 
 
 class Prod(Function):
