@@ -29,3 +29,22 @@ def device(request):
 def _seed():
     minitorch.manual_seed(0)
     np.random.seed(0)
+
+
+# -- shared by the autograd tests: one body runs on minitorch and on PyTorch -----------------
+
+def _np(t):
+    return np.asarray(t.detach().cpu().numpy(), dtype=np.float64)
+
+
+def _t(m, data, requires_grad=False):
+    return m.tensor(np.asarray(data, dtype=np.float64), dtype=m.float64,
+                    requires_grad=requires_grad)
+
+
+@pytest.fixture(params=["minitorch", "torch"])
+def m(request):
+    """The module under test and PyTorch itself: the same test must pass on both."""
+    if request.param == "torch":
+        return pytest.importorskip("torch")
+    return minitorch

@@ -9,16 +9,9 @@ import numpy as np
 import pytest
 
 import minitorch
+
+from conftest import _np, _t  # noqa: F401  (and the fixture m)
 from minitorch import autograd
-
-
-def _np(t):
-    return np.asarray(t.detach().cpu().numpy(), dtype=np.float64)
-
-
-def _t(m, data, requires_grad=False):
-    return m.tensor(np.asarray(data, dtype=np.float64), dtype=m.float64,
-                    requires_grad=requires_grad)
 
 
 pytestmark = pytest.mark.filterwarnings(
@@ -28,14 +21,6 @@ pytestmark = pytest.mark.filterwarnings(
 @pytest.fixture
 def tt():
     return pytest.importorskip("torch")
-
-
-@pytest.fixture(params=["minitorch", "torch"])
-def m(request):
-    """The module under test and PyTorch itself: the same test must pass on both."""
-    if request.param == "torch":
-        return pytest.importorskip("torch")
-    return minitorch
 
 
 # --------------------------------------------------------------------------------------------

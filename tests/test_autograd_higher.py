@@ -8,24 +8,10 @@ import numpy as np
 import pytest
 
 import minitorch
+
+from conftest import _np, _t  # noqa: F401  (and the fixture m)
 from minitorch import autograd
 from minitorch.autograd import GradcheckError, gradcheck, gradgradcheck
-
-
-def _np(t):
-    return np.asarray(t.detach().cpu().numpy(), dtype=np.float64)
-
-
-def _t(m, data, requires_grad=False):
-    return m.tensor(np.asarray(data, dtype=np.float64), dtype=m.float64,
-                    requires_grad=requires_grad)
-
-
-@pytest.fixture(params=["minitorch", "torch"])
-def m(request):
-    if request.param == "torch":
-        return pytest.importorskip("torch")
-    return minitorch
 
 
 _rng = np.random.default_rng(3)

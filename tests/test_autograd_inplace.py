@@ -8,21 +8,7 @@ import pytest
 
 import minitorch
 
-
-def _np(t):
-    return np.asarray(t.detach().cpu().numpy(), dtype=np.float64)
-
-
-def _t(m, data, requires_grad=False):
-    return m.tensor(np.asarray(data, dtype=np.float64), dtype=m.float64,
-                    requires_grad=requires_grad)
-
-
-@pytest.fixture(params=["minitorch", "torch"])
-def m(request):
-    if request.param == "torch":
-        return pytest.importorskip("torch")
-    return minitorch
+from conftest import _np, _t  # noqa: F401  (and the fixture m)
 
 
 _MODIFIED = "modified by an inplace operation"

@@ -14,30 +14,12 @@ from .loss import (L1Loss, MSELoss, SmoothL1Loss, HuberLoss, NLLLoss,  # noqa: F
                    CrossEntropyLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss)
 from . import functional, init, utils  # noqa: F401
 
-# layers written alongside (each import guarded, so that nn works before those files exist);
-# each module's __all__ lists its classes: Conv1d/Conv2d/Fold/Unfold, MaxPool*/AvgPool*/
-# AdaptiveAvgPool*, BatchNorm*/LayerNorm/GroupNorm, Dropout, Embedding, RNN/LSTM/GRU(+Cell)
-try:
-    from .conv import *  # noqa: F401,F403
-except ImportError:
-    pass
-try:
-    from .pooling import *  # noqa: F401,F403
-except ImportError:
-    pass
-try:
-    from .normalization import *  # noqa: F401,F403
-except ImportError:
-    pass
-try:
-    from .dropout import *  # noqa: F401,F403
-except ImportError:
-    pass
-try:
-    from .embedding import *  # noqa: F401,F403
-except ImportError:
-    pass
-try:
-    from .rnn import *  # noqa: F401,F403
-except ImportError:
-    pass
+# the layers' modules list their classes in __all__: Conv1d/Conv2d/Fold/Unfold,
+# MaxPool*/AvgPool*/AdaptiveAvgPool*, BatchNorm*/LayerNorm/GroupNorm, Dropout, Embedding,
+# RNN/LSTM/GRU (+Cells)
+from .conv import *  # noqa: F401,F403,E402
+from .pooling import *  # noqa: F401,F403,E402
+from .normalization import *  # noqa: F401,F403,E402
+from .dropout import *  # noqa: F401,F403,E402
+from .embedding import *  # noqa: F401,F403,E402
+from .rnn import *  # noqa: F401,F403,E402

@@ -57,7 +57,4 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     return out
 
 
-try:
-    from ._functional_layers import *  # noqa: F401,F403
-except ImportError:  # the convolution/pooling/normalisation layers are not there yet
-    pass
+from ._functional_layers import *  # noqa: F401,F403,E402
