@@ -6,9 +6,11 @@ into 1437 training and 360 test images (scikit-learn's usual 80/20 sizes).  A Da
 shuffles the training set into minibatches; the model is Flatten -> Linear(64, 128) ->
 ReLU -> Dropout -> Linear(128, 10), trained with Adam on the cross-entropy loss, the learning
 rate annealed along a half cosine (optim.lr_scheduler.CosineAnnealingLR).  After each
-epoch the test set is scored.  At the end the loss/accuracy curves go to a PNG
-(--plot, drawn by examples/_plot.py) and, with --save, the trained weights go to a
-safetensors file, which is then loaded into a fresh model to show that it scores the same.
+epoch the test set is scored; on a terminal, tqdm draws a progress bar over the batches.
+At the end matplotlib draws the loss/accuracy curves to a PNG (--plot) and, with --save,
+the trained weights go to a safetensors file, which is then loaded into a fresh model to
+show that it scores the same.  tqdm and matplotlib come with the examples extra:
+pip install -e ".[examples]".
 
 The data split, the training loop, the plot and the save/load check are shared with
 digits_cnn.py, which only swaps the model.
@@ -28,8 +30,7 @@ from minitorch.datasets import load_digits
 from minitorch.utils.data import DataLoader, TensorDataset, random_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _plot import Panel, Series, save_png  # noqa: E402
-from _progress import progress  # noqa: E402
+from _requires import pyplot, require  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,6 +66,9 @@ def fit(model_fn: Callable[[], nn.Module], name: str, image_shape, epochs: int,
     """Train ``model_fn()`` on the digits; returns {"losses": mean training loss per epoch,
     "test_losses", "test_accs": per epoch, "test_acc": the final test accuracy,
     "seconds": training time}."""
+    require("tqdm", *(["matplotlib"] if plot else []))  # or say what to install and exit
+    from tqdm import tqdm
+
     torch.manual_seed(seed)
     train_set, test_set = digits_split(image_shape, seed)
     train_loader = DataLoader(train_set, batch_size=batch_size, shuffle=True,
@@ -85,8 +89,9 @@ def fit(model_fn: Callable[[], nn.Module], name: str, image_shape, epochs: int,
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         total, n = 0.0, 0
-        bar = progress(train_loader, desc=f"epoch {epoch:2d}/{epochs}", disable=quiet,
-                       leave=False)
+        # disable=None: no bar when stderr is not a terminal (CI logs, pytest, pipes)
+        bar = tqdm(train_loader, desc=f"epoch {epoch:2d}/{epochs}",
+                   disable=True if quiet else None, leave=False)
         for xb, yb in bar:
             loss = loss_fn(model(xb), yb)
             opt.zero_grad()
@@ -94,7 +99,7 @@ def fit(model_fn: Callable[[], nn.Module], name: str, image_shape, epochs: int,
             opt.step()
             total += loss.item() * len(yb)
             n += len(yb)
-            bar.set_postfix(f"loss {total / n:.4f}")
+            bar.set_postfix_str(f"loss {total / n:.4f}", refresh=False)
         sched.step()
         losses.append(total / n)
         test_loss, test_acc = evaluate(model, test_loader, loss_fn)
@@ -110,13 +115,7 @@ def fit(model_fn: Callable[[], nn.Module], name: str, image_shape, epochs: int,
               f"in {seconds:.1f} s")
 
     if plot:
-        ep = list(range(1, epochs + 1))
-        save_png(plot, [
-            Panel(f"{name}: loss", [Series("train", ep, losses),
-                                    Series("test", ep, test_losses)], log_y=True),
-            Panel(f"{name}: test accuracy (%)", [Series("test", ep, [100 * a for a in test_accs])],
-                  legend="lower right"),
-        ])
+        plot_curves(plot, name, losses, test_losses, test_accs)
         if not quiet:
             print(f"wrote {os.path.relpath(plot)}")
 
@@ -130,6 +129,33 @@ def fit(model_fn: Callable[[], nn.Module], name: str, image_shape, epochs: int,
                   f"{100 * acc:.1f}% on the test set")
     return {"losses": losses, "test_losses": test_losses, "test_accs": test_accs,
             "test_acc": test_accs[-1] if test_accs else 0.0, "seconds": seconds}
+
+
+def plot_curves(path: str, name: str, losses, test_losses, test_accs) -> None:
+    """Two panels side by side, written to ``path`` as a PNG: the training and test loss
+    per epoch (log scale), and the test accuracy; each legend shows the last value."""
+    plt = pyplot()
+
+    def label(what: str, values, fmt: str = "{:.4f}") -> str:
+        return f"{what} ({fmt.format(values[-1])})" if values else what
+
+    ep = range(1, len(losses) + 1)
+    acc = [100 * a for a in test_accs]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax_loss.plot(ep, losses, label=label("train", losses))
+    ax_loss.plot(ep, test_losses, label=label("test", test_losses))
+    ax_loss.set(title=f"{name}: loss", xlabel="epoch", ylabel="cross-entropy", yscale="log")
+    ax_loss.yaxis.set_major_formatter("{x:g}")  # 1, 0.1 rather than 10^0, 10^-1
+    ax_loss.legend(loc="upper right")
+    ax_acc.plot(ep, acc, label=label("test", acc, "{:.1f}%"))
+    ax_acc.set(title=f"{name}: test accuracy", xlabel="epoch", ylabel="accuracy (%)")
+    ax_acc.legend(loc="lower right")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(True, alpha=0.3)
+        ax.set_xlim(1, max(len(losses), 2))
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def make_mlp() -> nn.Module:

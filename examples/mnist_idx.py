@@ -8,7 +8,9 @@ never downloads.  Each sample is (image float32 [1, 28, 28] in 0..1, label int);
 DataLoader shuffles them (seeded) into minibatches, optionally made by worker processes.
 The model is Flatten -> Linear(784, 128) -> ReLU -> Linear(128, 10), trained with Adam on
 the cross-entropy loss; the test split (t10k files) is scored after each epoch when its
-files are there.  Without --root the script explains where to get the files.
+files are there.  On a terminal, tqdm draws a progress bar over the batches (tqdm comes
+with the examples extra: pip install -e ".[examples]").  Without --root the script
+explains where to get the files.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from minitorch.datasets import MNIST
 from minitorch.utils.data import DataLoader, Subset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _progress import progress  # noqa: E402
+from _requires import require  # noqa: E402
 
 MEAN, STD = 0.1307, 0.3081  # MNIST's pixel mean and standard deviation (on the 0..1 scale)
 
@@ -72,6 +74,9 @@ def main(root: str, epochs: int = 3, quiet: bool = False, batch_size: int = 64,
     """Train on the IDX files in ``root``; returns {"losses": training loss per step,
     "epoch_losses": mean per epoch, "test_acc": final test accuracy or None when the test
     files are absent}."""
+    require("tqdm")  # or say what to install and exit
+    from tqdm import tqdm
+
     torch.manual_seed(seed)
     train_set = MNIST(root, train=True)
     try:
@@ -99,8 +104,9 @@ def main(root: str, epochs: int = 3, quiet: bool = False, batch_size: int = 64,
     losses, epoch_losses, test_acc = [], [], None
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
-        bar = progress(train_loader, desc=f"epoch {epoch}/{epochs}", disable=quiet,
-                       leave=False)
+        # disable=None: no bar when stderr is not a terminal (CI logs, pytest, pipes)
+        bar = tqdm(train_loader, desc=f"epoch {epoch}/{epochs}",
+                   disable=True if quiet else None, leave=False)
         first = len(losses)
         for xb, yb in bar:
             loss = loss_fn(model((xb - MEAN) / STD), yb)
@@ -108,7 +114,7 @@ def main(root: str, epochs: int = 3, quiet: bool = False, batch_size: int = 64,
             loss.backward()
             opt.step()
             losses.append(loss.item())
-            bar.set_postfix(f"loss {losses[-1]:.4f}")
+            bar.set_postfix_str(f"loss {losses[-1]:.4f}", refresh=False)
         epoch_losses.append(sum(losses[first:]) / max(len(losses) - first, 1))
         msg = f"epoch {epoch}/{epochs}  train loss {epoch_losses[-1]:.4f}"
         if test_loader is not None:

@@ -24,7 +24,6 @@ import os
 import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -34,9 +33,15 @@ import minitorch
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
+# the digits and MNIST examples draw progress bars with tqdm and plots with matplotlib,
+# which the examples extra installs (pip install -e ".[examples]"; make does)
+needs_extra = pytest.mark.skipif(
+    not all(importlib.util.find_spec(m) for m in ("tqdm", "matplotlib")),
+    reason='needs the examples extra: pip install -e ".[examples]"')
+
 
 def load(name: str):
-    if str(EXAMPLES) not in sys.path:  # the examples import their helpers (_plot, ...)
+    if str(EXAMPLES) not in sys.path:  # the examples import their helpers (_requires)
         sys.path.insert(0, str(EXAMPLES))
     spec = importlib.util.spec_from_file_location(f"_example_{name}", EXAMPLES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
@@ -105,6 +110,7 @@ def test_rnn_graph_grows_with_sequence_length():
 
 # -- the digits --------------------------------------------------------------------------------
 
+@needs_extra
 def test_digits_mlp(tmp_path):
     result = load("digits_mlp").main(epochs=5, quiet=True, plot=str(tmp_path / "mlp.png"))
     assert len(result["losses"]) == 5
@@ -113,6 +119,7 @@ def test_digits_mlp(tmp_path):
     assert (tmp_path / "mlp.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
+@needs_extra
 def test_digits_cnn():
     result = load("digits_cnn").main(epochs=3, quiet=True)
     falls(result["losses"], 0.4)
@@ -127,6 +134,7 @@ def test_digits_split_is_fixed():
     assert not set(a[0].indices) & set(a[1].indices)
 
 
+@needs_extra
 def test_digits_save_and_load(tmp_path, capsys):
     path = tmp_path / "mlp.safetensors"
     mod = load("digits_mlp")
@@ -161,6 +169,7 @@ def fake_mnist(root: Path, n_train: int = 320, n_test: int = 80) -> None:
         write_idx(root / f"{prefix}-labels-idx1-ubyte{ext}", labels)
 
 
+@needs_extra
 def test_mnist_idx_trains(tmp_path):
     fake_mnist(tmp_path)
     result = load("mnist_idx").main(str(tmp_path), epochs=2, quiet=True, batch_size=32)
@@ -179,40 +188,54 @@ def test_mnist_idx_without_root_explains():
     assert "train-images-idx3-ubyte" in run.stdout and "--root" in run.stdout
 
 
-# -- the helpers: PNG writer and progress bar ---------------------------------------------------
+# -- the examples extra: tqdm and matplotlib ----------------------------------------------------
 
-def read_png(data: bytes):
-    """(width, height, rows of RGB bytes) of an 8-bit RGB PNG with filter type 0."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, chunks = 8, {}
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
-        assert crc == zlib.crc32(kind + body) & 0xFFFFFFFF
-        chunks[kind] = chunks.get(kind, b"") + body
-        pos += 12 + length
-    w, h, depth, color, _, _, _ = struct.unpack(">IIBBBBB", chunks[b"IHDR"])
-    assert (depth, color) == (8, 2) and b"IEND" in chunks
-    raw = zlib.decompress(chunks[b"IDAT"])
-    assert len(raw) == h * (1 + 3 * w)
-    rows = [raw[y * (1 + 3 * w):(y + 1) * (1 + 3 * w)] for y in range(h)]
-    assert all(r[0] == 0 for r in rows)
-    return w, h, [r[1:] for r in rows]
+def run_without(modules, script, *args):
+    """Run ``examples/<script>`` in a fresh interpreter in which ``modules`` cannot be
+    imported (a None entry in sys.modules makes ``import`` raise ImportError)."""
+    code = (f"import runpy, sys\n"
+            f"for m in {list(modules)!r}: sys.modules[m] = None\n"
+            f"sys.argv = [{str(EXAMPLES / script)!r}] + {list(args)!r}\n"
+            f"runpy.run_path(sys.argv[0], run_name='__main__')\n")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(EXAMPLES.parent), env.get("PYTHONPATH", "")])
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env=env)
 
 
+@pytest.mark.parametrize("missing, script, args, needs", [
+    (["tqdm", "matplotlib"], "digits_mlp.py", ["--epochs", "1", "--plot", "{png}"],
+     "tqdm and matplotlib"),
+    (["matplotlib"], "digits_cnn.py", ["--epochs", "1", "--plot", "{png}"], "matplotlib"),
+    (["tqdm"], "mnist_idx.py", ["--root", "{tmp}"], "tqdm"),
+])
+def test_without_the_extra_says_what_to_install(tmp_path, missing, script, args, needs):
+    """One line on stderr, exit status 1, no traceback; checked before any training."""
+    png = tmp_path / "p.png"
+    run = run_without(missing, script, *(a.format(png=png, tmp=tmp_path) for a in args))
+    assert run.returncode == 1, run.stderr
+    assert run.stdout == ""
+    assert run.stderr == f'{script} needs {needs}: pip install -e ".[examples]"\n'
+    assert not png.exists()
+
+
+@needs_extra
+def test_matplotlib_is_needed_only_to_plot():
+    run = run_without(["matplotlib"], "digits_mlp.py", "--epochs", "1", "--no-plot", "--quiet")
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+
+
+@needs_extra
 def test_plot_png(tmp_path):
-    plot = load("_plot")
-    xs = list(range(1, 11))
-    path = tmp_path / "p.png"
-    plot.save_png(path, [plot.Panel("loss", [plot.Series("train", xs, [1 / x for x in xs])],
-                                    log_y=True),
-                         plot.Panel("acc", [plot.Series("test", xs, xs, color=(255, 0, 0))])])
-    w, h, rows = read_png(path.read_bytes())
-    assert (w, h) == (800, 300)
-    red = sum(bytes(r).count(b"\xff\x00\x00") for r in rows)
-    assert red > 200  # the second panel's curve was drawn
-    assert plot.nice_ticks(0, 1) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    mod = load("digits_mlp")
+    path = tmp_path / "curves.png"
+    mod.plot_curves(str(path), "mlp", [1.0, 0.5, 0.2], [1.1, 0.6, 0.3], [0.5, 0.8, 0.9])
+    data = path.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = struct.unpack(">II", data[16:24])  # the IHDR chunk comes first
+    assert (width, height) == (1000, 360)
+    mod.plot_curves(str(path), "mlp", [], [], [])  # no epochs: empty axes, no error
 
 
 class _Tty(io.StringIO):
@@ -220,14 +243,20 @@ class _Tty(io.StringIO):
         return True
 
 
-def test_progress_bar():
-    progress = load("_progress").progress
-    out = _Tty()
-    bar = progress(range(5), desc="epoch 1", file=out, min_interval=0)
-    assert list(bar) == list(range(5))
-    text = out.getvalue()
-    assert text.startswith("\repoch 1:") and "5/5" in text and text.endswith("\n")
-    quiet = io.StringIO()  # not a terminal: nothing is drawn
-    assert list(progress(range(3), file=quiet)) == [0, 1, 2]
-    assert quiet.getvalue() == ""
-    assert list(progress(range(3), file=out, disable=True)) == [0, 1, 2]
+@needs_extra
+def test_progress_bar_only_on_a_terminal(monkeypatch):
+    """The examples pass disable=None (quiet: True): tqdm draws only on a terminal."""
+    from tqdm import tqdm
+    tty, pipe = _Tty(), io.StringIO()
+    assert list(tqdm(range(5), desc="epoch 1", file=tty, disable=None, mininterval=0)) \
+        == list(range(5))
+    assert "epoch 1" in tty.getvalue() and "5/5" in tty.getvalue()
+    assert list(tqdm(range(3), file=pipe, disable=None)) == [0, 1, 2]
+    assert pipe.getvalue() == ""
+    mod = load("digits_mlp")
+    monkeypatch.setattr(sys, "stderr", _Tty())
+    mod.main(epochs=1, quiet=False)
+    assert "epoch  1/1" in sys.stderr.getvalue() and "/45" in sys.stderr.getvalue()
+    monkeypatch.setattr(sys, "stderr", _Tty())
+    mod.main(epochs=1, quiet=True)
+    assert sys.stderr.getvalue() == ""  # --quiet: no bar, even on a terminal
