@@ -3,7 +3,8 @@
 the ``cudasim`` device with gradcheck and timed on a GPU when there is one.
 
 In the repository the pieces would live in kernels/softplus.cu, backends/base.py,
-backends/cpu.py, backends/kernel_backend_ext.py and ops/elementwise.py; this script attaches
+backends/cpu.py, a new backends/kernel/softplus.py mixin (with its names in
+backends/kernel/layout.py's kernel_names) and ops/elementwise.py; this script attaches
 them to the classes at run time so that it runs as it is:
 
     python docs/extending_kernel_example.py
@@ -19,10 +20,10 @@ import numpy as np  # noqa: E402
 import minitorch  # noqa: E402
 from minitorch import Tensor  # noqa: E402
 from minitorch.autograd import Function, gradcheck, gradgradcheck  # noqa: E402
-from minitorch.backends import kernel_layout as L  # noqa: E402
+from minitorch.backends.kernel import layout as L  # noqa: E402
 from minitorch.backends.base import Backend  # noqa: E402
 from minitorch.backends.cpu import CpuBackend  # noqa: E402
-from minitorch.backends.kernel_backend import KernelBackend  # noqa: E402
+from minitorch.backends.kernel import KernelBackend  # noqa: E402
 
 KERNEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "extending_kernel_example.cu")
 NAMES = ("softplus_kernel<float>", "softplus_kernel<double>")
@@ -39,7 +40,7 @@ def softplus_cpu(self, x):
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
-# 3. the kernel implementation (backends/kernel_backend_ext.py, KernelExtMixin)
+# 3. the kernel implementation (a mixin of KernelBackend in backends/kernel/)
 def softplus_kernel(self, x):
     out = self.xp.empty(x.shape, x.dtype)
     if out.size:

@@ -147,14 +147,13 @@ def result_type(*operands) -> dtype:
     Priority: dimensioned tensors, then zero-dim tensors, then Python scalars.  A lower
     priority operand only matters if its category (bool < int < float) is higher.
     """
-    from .tensor import Tensor
     dim_t = None
     zero_t = None
     scal_cat = -1
     for o in operands:
-        if isinstance(o, Tensor):
-            d = o.dtype
-            if o._data.ndim:
+        d = getattr(o, "dtype", None)
+        if d.__class__ is dtype:  # a Tensor (this module is below tensor.py: no import)
+            if o.ndim:
                 dim_t = d if dim_t is None else promote_types(dim_t, d)
             else:
                 zero_t = d if zero_t is None else promote_types(zero_t, d)

@@ -1,7 +1,7 @@
 """``minitorch.cuda``: availability and generators of the cuda device, as in ``torch.cuda``."""
 from __future__ import annotations
 
-from .backends import cuda_probe
+from .backends.runtime import probe as cuda_probe
 
 
 def is_available() -> bool:

@@ -128,13 +128,13 @@ def _cpu_factory(index: int):
 
 def _cuda_factory(index: int):
     # KernelBackend(CupyRuntime(index)): CUDA C kernels compiled by NVRTC through CuPy
-    from .backends import cuda_probe
+    from .backends.runtime import probe as cuda_probe
     return cuda_probe.make_backend(index)
 
 
 def _cudasim_factory(index: int):
     # KernelBackend(CudasimRuntime()): the same kernels compiled for the CPU (docs/cudasim.md)
-    from .backends import cuda_probe
+    from .backends.runtime import probe as cuda_probe
     return cuda_probe.make_cudasim_backend(index)
 
 

@@ -13,8 +13,8 @@ import sys
 import numpy as np
 import pytest
 
-from minitorch.backends import cudasim_runtime as csr
-from minitorch.backends.runtime import check_launch
+from minitorch.backends.runtime import cudasim as csr
+from minitorch.backends.runtime.base import check_launch
 
 pytestmark = pytest.mark.skipif(csr.find_compiler() is None, reason="no C++ compiler")
 
@@ -288,7 +288,7 @@ def test_disk_cache_is_reused(tmp_path, monkeypatch):
 # ---- AddressSanitizer ---------------------------------------------------------------------------
 _OOB_SCRIPT = """
 import os, sys, numpy as np
-from minitorch.backends.cudasim_runtime import CudasimRuntime
+from minitorch.backends.runtime.cudasim import CudasimRuntime
 rt = CudasimRuntime()
 print("asan", rt.asan, flush=True)
 m = rt.module(sys.argv[1])
@@ -346,7 +346,7 @@ def test_asan_mode_without_preloaded_runtime_says_how():
 # ---- the same kernels are valid CUDA --------------------------------------------------------
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not installed")
 def test_shim_kernels_compile_with_nvcc():
-    from minitorch.backends.cupy_runtime import nvcc_check
+    from minitorch.backends.runtime.cupy import nvcc_check
     ptx = nvcc_check(kfile("basic.cu"), TEMPLATES)
     assert ".entry" in ptx and ptx.count(".entry") == 3 + len(TEMPLATES)
     assert nvcc_check(kfile("sync.cu")).count(".entry") >= 10
@@ -359,7 +359,7 @@ def test_shim_kernels_compile_with_nvcc():
 def test_cupy_runtime_with_a_stub_cupy(monkeypatch):
     import types
 
-    from minitorch.backends import cupy_runtime
+    from minitorch.backends.runtime import cupy as cupy_runtime
 
     calls = []
 

@@ -1,5 +1,5 @@
 """The fused kernel primitives (kernels/matmul.cu, softmax.cu, conv.cu, optim.cu through
-kernel_backend_ext.py) on the simulator against the NumPy reference backend.
+backends/kernel/matmul.py, softmax.py, conv.py, optim.py) on the simulator against the NumPy reference backend.
 
 Sizes are small (the simulator runs every GPU thread as a fiber) but chosen so that every
 code path of the kernels runs: matmul shapes that are not multiples of the 128x128 / 64x64
@@ -26,8 +26,8 @@ from minitorch.device import is_available
 if not is_available("cudasim"):
     pytest.skip("device cudasim is not available (no C++ compiler)", allow_module_level=True)
 
-from minitorch.backends.cudasim_runtime import CudasimRuntime  # noqa: E402
-from minitorch.backends.kernel_backend import KernelBackend  # noqa: E402
+from minitorch.backends.runtime.cudasim import CudasimRuntime  # noqa: E402
+from minitorch.backends.kernel import KernelBackend  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CPU = CpuBackend()

@@ -3,7 +3,7 @@ the backends launch -- without a GPU.
 
 ``nvcc -cubin`` (or, without nvcc, NVRTC from the ``cuda-bindings`` and
 ``nvidia-cuda-nvrtc-cu12`` wheels) compiles each ``kernels/*.cu`` with the name
-expressions that ``kernel_backend_ext.all_kernel_instantiations()`` lists; a compile error
+expressions that ``backends/kernel/layout.all_kernel_instantiations()`` lists; a compile error
 fails the test.  The simulator cannot catch what only the CUDA compiler checks (device-only
 intrinsics, register limits, ``__launch_bounds__``), so this is the other half of testing
 kernels in CI.
@@ -30,8 +30,8 @@ import tempfile
 
 import pytest
 
-from minitorch.backends.kernel_backend_ext import all_kernel_instantiations
-from minitorch.backends.runtime import KERNELS_DIR, source_hash
+from minitorch.backends.kernel.layout import all_kernel_instantiations
+from minitorch.backends.runtime.base import KERNELS_DIR, source_hash
 
 ARCHS = ("sm_80", "sm_90")
 INSTANTIATIONS = dict(all_kernel_instantiations())

@@ -12,7 +12,7 @@ import pytest
 import minitorch
 from minitorch.autograd import gradcheck, gradgradcheck
 from minitorch.backends.cpu import CpuBackend
-from minitorch.nn import _functional_layers as F
+from minitorch.nn import functional as F
 from minitorch.nn import conv, dropout, embedding, normalization, pooling, rnn
 
 try:

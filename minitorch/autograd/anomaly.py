@@ -9,7 +9,7 @@ __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]
 
 
 def is_anomaly_enabled() -> bool:
-    return _state["anomaly"]
+    return _state.anomaly
 
 
 class detect_anomaly:
@@ -23,21 +23,21 @@ class detect_anomaly:
                       "and should only be enabled for debugging.", stacklevel=2)
 
     def __enter__(self):
-        self._prev = (_state["anomaly"], _state["anomaly_check_nan"])
-        _state["anomaly"] = True
-        _state["anomaly_check_nan"] = self.check_nan
+        self._prev = (_state.anomaly, _state.anomaly_check_nan)
+        _state.anomaly = True
+        _state.anomaly_check_nan = self.check_nan
         return self
 
     def __exit__(self, *exc):
-        _state["anomaly"], _state["anomaly_check_nan"] = self._prev
+        _state.anomaly, _state.anomaly_check_nan = self._prev
         return False
 
 
 class set_detect_anomaly(detect_anomaly):
     def __init__(self, mode: bool, check_nan: bool = True):
-        self._prev = (_state["anomaly"], _state["anomaly_check_nan"])
-        _state["anomaly"] = bool(mode)
-        _state["anomaly_check_nan"] = check_nan
+        self._prev = (_state.anomaly, _state.anomaly_check_nan)
+        _state.anomaly = bool(mode)
+        _state.anomaly_check_nan = check_nan
 
     def __enter__(self):
         return self

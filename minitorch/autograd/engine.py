@@ -162,8 +162,8 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
         if deps.get(node, 0) == 0 and node not in ready:
             ready.append(node)
 
-    prev_grad = _state["grad"]
-    _state["grad"] = create_graph
+    prev_grad = _state.grad
+    _state.grad = create_graph
     _create_graph_stack.append(create_graph)
     # buffers a leaf's .grad must not take over (it would alias them): the caller's gradient
     # tensors and buffers already stored as some .grad during this pass
@@ -216,7 +216,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
                     if key in buffers:
                         ready.append(nxt)
     finally:
-        _state["grad"] = prev_grad
+        _state.grad = prev_grad
         _create_graph_stack.pop()
 
     if inputs is not None and not accumulate:
@@ -262,7 +262,7 @@ def _run_pre_hooks(node, grads) -> None:
 
 def _call(node: BackwardNode, grads) -> tuple:
     out = node.apply(*grads)
-    if node._builtin and not node._post_hooks and not _state["anomaly"]:
+    if node._builtin and not node._post_hooks and not _state.anomaly:
         # minitorch's own backward formulas: one value per argument, Tensors or None
         # (checked by the op tests' gradchecks); only map arguments to tensor inputs
         if type(out) is not tuple:
@@ -294,7 +294,7 @@ def _call(node: BackwardNode, grads) -> tuple:
             r = h(out, tuple(grads))
             if r is not None:
                 out = tuple(r)
-    if _state["anomaly"] and _state["anomaly_check_nan"]:
+    if _state.anomaly and _state.anomaly_check_nan:
         from .anomaly import check_nan
         check_nan(node, out)
     return out

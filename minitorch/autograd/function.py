@@ -15,6 +15,7 @@ Backward formulas always take and return Tensors, so they are differentiable the
 """
 from __future__ import annotations
 
+import threading
 import traceback
 from weakref import ref as _weakref
 from typing import Optional, Tuple
@@ -23,9 +24,16 @@ from ..tensor import Tensor, _make
 
 __all__ = ["Function", "BackwardNode", "AccumulateGrad", "FunctionCtx", "once_differentiable"]
 
-# grad mode and anomaly mode live here (module globals are the fastest thing to read);
-# grad_mode.py and anomaly.py set them.
-_state = {"grad": True, "anomaly": False, "anomaly_check_nan": True}
+class _ThreadState(threading.local):
+    """Grad mode and anomaly mode, per thread as in PyTorch: ``with no_grad():`` in one thread
+    leaves every other thread recording.  The class attributes are what a new thread starts
+    with.  grad_mode.py and anomaly.py set them; every op reads ``_state.grad``."""
+    grad = True
+    anomaly = False
+    anomaly_check_nan = True
+
+
+_state = _ThreadState()
 _hooks = []  # callables(node, inputs, outputs) run after each recorded op (tracer, viz)
 # the nn.Module whose forward is running (innermost last): recorded on each node as
 # ``node._module`` so that the graph renderer can group nodes by module
@@ -41,7 +49,7 @@ def pop_module() -> None:
 
 
 def is_grad_enabled() -> bool:
-    return _state["grad"]
+    return _state.grad
 
 
 _FREED_MSG = ("Trying to backward through the graph a second time (or directly access saved "
@@ -211,6 +219,13 @@ def _accumulate_node(t: Tensor) -> AccumulateGrad:
 _NO_EDGE = (None, 0)
 
 
+def _edge(t: Tensor) -> tuple:
+    """The graph edge ``(node, output_nr)`` to a tensor that requires grad: its grad_fn, or
+    the AccumulateGrad sink of a leaf."""
+    fn = t.grad_fn
+    return (fn, t._output_nr) if fn is not None else (_accumulate_node(t), 0)
+
+
 class Function:
     """Base class of every differentiable op; subclass it to write your own.
 
@@ -255,7 +270,7 @@ class Function:
     def apply(cls, *args, **kwargs):
         ctx = cls._backward_cls()
         record = False
-        if _state["grad"]:
+        if _state.grad:
             # one pass over the inputs: which need a gradient, and the graph edges to them
             # (next_functions has one edge per *tensor* input, as in PyTorch)
             nig = []
@@ -266,9 +281,7 @@ class Function:
                     if a._requires_grad:
                         record = True
                         nig.append(True)
-                        fn = a.grad_fn
-                        edges.append((fn, a._output_nr) if fn is not None
-                                     else (_accumulate_node(a), 0))
+                        edges.append(_edge(a))
                     else:
                         nig.append(False)
                         edges.append(_NO_EDGE)
@@ -292,12 +305,12 @@ class Function:
                 if "replay" in ctx.__dict__:
                     _link_view(a0, outs, ctx.replay)
         else:
-            prev = _state["grad"]
-            _state["grad"] = False
+            prev = _state.grad
+            _state.grad = False
             try:
                 outs = cls.forward(ctx, *args, **kwargs)
             finally:
-                _state["grad"] = prev
+                _state.grad = prev
             dirty = ctx.__dict__.get("_dirty")
             outs = _user_outputs(args, outs, dirty)
             if record:
@@ -336,7 +349,7 @@ def _link_view(inp: Tensor, out: Tensor, replay) -> None:
         vc = base._vc = [0]
     out._vc = vc
     out._x = {"base": base, "chain": chain}
-    if base.grad_fn is not None and _state["grad"]:
+    if base.grad_fn is not None and _state.grad:
         # a differentiable view of a non-leaf: an in-place op on the base (or on another of
         # its views) must re-point this view's grad_fn (ops/inplace.py: _refresh_views)
         bx = base._x
@@ -377,7 +390,7 @@ def _user_outputs(args, outs, dirty=None):
     for o in seq:
         if isinstance(o, Tensor):
             if dirty and id(o) in dirty and id(o) in ids:
-                if _state["grad"]:
+                if _state.grad:
                     base = o._base
                     if o._requires_grad and o.grad_fn is None:
                         raise RuntimeError("a leaf Variable that requires grad has been used in "
@@ -408,17 +421,24 @@ def _rebase_dirty(outs, dirty) -> None:
 
 
 def _record(ctx: BackwardNode, outs) -> None:
-    """Link the outputs to their node (``ctx``): they require grad if floating point."""
+    """Link the outputs to their node (``ctx``): they require grad if floating point.
+
+    With ``next_functions`` set, this is the one routine that completes a graph node: every
+    route that records an op (``Function.apply``, the binary hot path of
+    ops/elementwise.py) ends here."""
     m = _module_stack[-1]
     if m is not None:
         ctx._module = m
-    if _state["anomaly"]:
+    if _state.anomaly:
         ctx._trace = "".join(traceback.format_stack()[:-3])
     non_diff = ctx.__dict__.get("_non_diff")
+    fcls = ctx._forward_cls
     if type(outs) is not tuple:  # the common case: one output
         if outs._data.dtype.kind == "f" and (non_diff is None or id(outs) not in non_diff):
             outs._requires_grad = True
             outs.grad_fn = ctx
+        if not (fcls._save_output or ctx._saved):
+            return
         seq = (outs,)
     else:
         seq = outs
@@ -434,7 +454,6 @@ def _record(ctx: BackwardNode, outs) -> None:
             else:
                 meta.append(None)
         ctx._out_meta = meta
-    fcls = ctx._forward_cls
     if fcls._save_output:
         o = seq[0]
         if o._vc is None:
@@ -453,12 +472,12 @@ def _record(ctx: BackwardNode, outs) -> None:
 def once_differentiable(fn):
     """Decorator for a backward that is not itself differentiable (runs under no_grad)."""
     def wrapper(ctx, *args):
-        prev = _state["grad"]
-        _state["grad"] = False
+        prev = _state.grad
+        _state.grad = False
         try:
             return fn(ctx, *args)
         finally:
-            _state["grad"] = prev
+            _state.grad = prev
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
     return wrapper

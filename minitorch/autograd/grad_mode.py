@@ -10,18 +10,18 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_g
 
 
 def is_grad_enabled() -> bool:
-    return _state["grad"]
+    return _state.grad
 
 
 def _decorate(fn, target: bool):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        prev = _state["grad"]
-        _state["grad"] = target
+        prev = _state.grad
+        _state.grad = target
         try:
             return fn(*args, **kwargs)
         finally:
-            _state["grad"] = prev
+            _state.grad = prev
     return wrapper
 
 
@@ -39,12 +39,12 @@ class _GradMode:
         self._prev = []
 
     def __enter__(self):
-        self._prev.append(_state["grad"])
-        _state["grad"] = self._target
+        self._prev.append(_state.grad)
+        _state.grad = self._target
         return self
 
     def __exit__(self, *exc):
-        _state["grad"] = self._prev.pop()
+        _state.grad = self._prev.pop()
         return False
 
     def __call__(self, fn):
@@ -67,16 +67,16 @@ class set_grad_enabled(_GradMode):
     def __init__(self, mode: bool):
         super().__init__()
         self._target = bool(mode)
-        self._before = _state["grad"]
-        _state["grad"] = self._target  # takes effect as a plain function call too
+        self._before = _state.grad
+        _state.grad = self._target  # takes effect as a plain function call too
 
     def __enter__(self):
         self._prev.append(self._before)
-        _state["grad"] = self._target
+        _state.grad = self._target
         return self
 
     def __call__(self, fn):
-        _state["grad"] = self._before  # used as a decorator: undo the eager switch
+        _state.grad = self._before  # used as a decorator: undo the eager switch
         return _decorate(fn, self._target)
 
 

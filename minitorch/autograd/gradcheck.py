@@ -92,13 +92,13 @@ def gradcheck(func: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5,
             import warnings
             warnings.warn(f"Input #{inputs.index(t)} requires gradient and is not a double "
                           "precision floating point. gradcheck is meant for float64 inputs.")
-    prev = _state["grad"]
-    _state["grad"] = True
+    prev = _state.grad
+    _state.grad = True
     try:
         analytical, outs = _analytical_jacobians(func, inputs)
         numerical = _numerical_jacobians(func, inputs, eps)
     finally:
-        _state["grad"] = prev
+        _state.grad = prev
     for i, (a, n) in enumerate(zip(analytical, numerical)):
         if a is None:
             continue

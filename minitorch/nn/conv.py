@@ -14,7 +14,7 @@ from typing import Tuple, Union
 from ..creation import empty
 from ..tensor import Tensor
 from . import init
-from ._functional_layers import conv1d, conv2d, fold, unfold
+from .functional.conv import conv1d, conv2d, fold, unfold
 from .module import Module
 from .parameter import Parameter
 

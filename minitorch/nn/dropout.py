@@ -3,7 +3,7 @@ by ``1/(1-p)`` so that the expected value is unchanged; the identity in eval mod
 from __future__ import annotations
 
 from ..tensor import Tensor
-from ._functional_layers import dropout
+from .functional.noise import dropout
 from .module import Module
 
 __all__ = ["Dropout"]

@@ -12,7 +12,7 @@ from ..autograd.grad_mode import no_grad
 from ..creation import empty
 from ..tensor import Tensor, _shape_str
 from . import init
-from ._functional_layers import embedding
+from .functional.sparse import embedding
 from .module import Module
 from .parameter import Parameter
 

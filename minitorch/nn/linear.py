@@ -1,104 +1,16 @@
-"""``Linear`` (y = x Wᵀ + b), ``Identity`` and ``F.linear``.
-
-``F.linear`` on a batch of row vectors is one fused built-in Function (``Addmm``): one
-matmul and one broadcast add in forward, three small Tensor-op products in backward --
-one graph node where ``x @ w.t() + b`` would record three.
-"""
+"""``Linear`` (y = x Wᵀ + b, on ``F.linear``) and ``Identity``."""
 from __future__ import annotations
 
 import math
-from typing import Optional
 
-from ..autograd.function import Function
 from ..creation import empty
-from ..ops.linalg import MatMul, _check_pair, _mm_error, _rows
-from ..ops.reduce import Sum
 from ..tensor import Tensor
 from . import init
+from .functional.dense import linear
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["Linear", "Identity", "linear", "Addmm", "MmTN"]
-
-
-class Addmm(Function):
-    """``x @ w.T + b`` for 2-D ``x`` (N, in), ``w`` (out, in), ``b`` (out,) or None."""
-
-    _raw_forward = True
-
-    @staticmethod
-    def forward(ctx, x, w, b):
-        be = x._device._be
-        nig = ctx.needs_input_grad
-        ctx.save_for_backward(x if nig[1] else None, w if nig[0] else None)
-        out = be.matmul(x._data, be.permute(w._data, (1, 0)))
-        if b is not None:
-            out = be.binary("add", out, b._data)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        x, w = ctx.saved_tensors
-        nig = ctx.needs_input_grad
-        # shapes were checked in forward: call the matmul Functions directly
-        gx = MatMul.apply(g, w) if nig[0] else None
-        gw = MmTN.apply(g, x) if nig[1] else None
-        gb = Sum.apply(g, (0,), False, None) if len(nig) > 2 and nig[2] else None
-        return gx, gw, gb
-
-
-class MmTN(Function):
-    """``a.T @ b`` for 2-D ``a``, ``b``: Linear's weight gradient, without a transpose node."""
-
-    _raw_forward = True
-
-    @staticmethod
-    def forward(ctx, a, b):
-        be = a._device._be
-        ctx.save_for_backward(b if ctx.needs_input_grad[0] else None,
-                              a if ctx.needs_input_grad[1] else None)
-        return be.matmul(be.permute(a._data, (1, 0)), b._data)
-
-    @staticmethod
-    def backward(ctx, g):
-        b, a = ctx.saved_tensors
-        ga = MatMul.apply(b, g.t()) if ctx.needs_input_grad[0] else None
-        gb = MatMul.apply(a, g) if ctx.needs_input_grad[1] else None
-        return ga, gb
-
-
-def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
-    """``input @ weight.T + bias``: input (*, in), weight (out, in), bias (out,)."""
-    if isinstance(input, Tensor) and isinstance(weight, Tensor) and \
-            input._data.dtype != weight._data.dtype:
-        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
-                           f"{input.dtype.pt_name} and {weight.dtype.pt_name}")
-    _check_pair(input, weight, "linear")
-    sx, sw = input._data.shape, weight._data.shape
-    if bias is not None:
-        _check_pair(input, bias, "linear")
-        if weight._data.ndim == 2 and bias._data.ndim == 1 and bias._data.shape[0] not in (
-                1, sw[0]):
-            raise RuntimeError(
-                f"The expanded size of the tensor ({sw[0]}) must match the existing size "
-                f"({bias._data.shape[0]}) at non-singleton dimension 1.  Target sizes: "
-                f"[{_rows(sx)}, {sw[0]}].  Tensor sizes: [{bias._data.shape[0]}]")
-    if weight._data.ndim != 2:
-        if weight._data.ndim == 1 and sx[-1] == sw[0]:  # weight (in,): a dot product
-            out = input.matmul(weight)
-            return out if bias is None else out + bias
-        raise RuntimeError(f"linear(): weight must be 1-D or 2-D, got {weight._data.ndim}-D")
-    if sx[-1] != sw[1]:
-        raise _mm_error(sx, (sw[1], sw[0]))
-    if bias is not None and bias._data.shape not in ((sw[0],), (1,), ()):
-        out = Addmm.apply(input.reshape(-1, sx[-1]), weight, None)
-        return out.reshape(*sx[:-1], sw[0]) + bias
-    if input._data.ndim == 2:
-        return Addmm.apply(input, weight, bias)
-    if input._data.ndim == 1:
-        return Addmm.apply(input.unsqueeze(0), weight, bias).squeeze(0)
-    out = Addmm.apply(input.reshape(-1, sx[-1]), weight, bias)
-    return out.reshape(*sx[:-1], sw[0])
+__all__ = ["Linear", "Identity"]
 
 
 class Identity(Module):

@@ -14,7 +14,7 @@ from .. import _dtype as D
 from ..creation import empty, ones, tensor, zeros
 from ..tensor import Tensor
 from . import init
-from ._functional_layers import batch_norm, group_norm, layer_norm
+from .functional.norm import batch_norm, group_norm, layer_norm
 from .module import Module
 from .parameter import Parameter
 

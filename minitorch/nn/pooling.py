@@ -1,11 +1,11 @@
 """Pooling layers: ``MaxPool1d/2d``, ``AvgPool1d/2d``, ``AdaptiveAvgPool1d/2d`` (thin
-Modules over the functional forms in ``_functional_layers.py``)."""
+Modules over the functional forms in ``functional/conv.py``)."""
 from __future__ import annotations
 
 from typing import Optional
 
 from ..tensor import Tensor
-from ._functional_layers import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d,
+from .functional.conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d,
                                  avg_pool2d, max_pool1d, max_pool2d)
 from .module import Module
 

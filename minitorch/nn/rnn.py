@@ -23,8 +23,8 @@ from ..creation import empty, zeros
 from ..ops.shape import cat, stack
 from ..tensor import Tensor, _shape_str
 from . import init
-from ._functional_layers import dropout as _dropout
-from .linear import linear
+from .functional.noise import dropout as _dropout
+from .functional.dense import linear
 from .module import Module
 from .parameter import Parameter
 

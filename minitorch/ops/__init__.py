@@ -17,8 +17,9 @@ def install(Tensor) -> None:  # noqa: C901 - a flat table is the clearest form
 
     methods = {
         # arithmetic operators (fast paths live in elementwise._binary_fn)
-        "__add__": E.add_, "__radd__": E.add_, "__sub__": E.sub_, "__rsub__": reflected(E.Sub),
-        "__mul__": E.mul_, "__rmul__": E.mul_, "__truediv__": E.div_,
+        "__add__": E.binary_add, "__radd__": E.binary_add, "__sub__": E.binary_sub,
+        "__rsub__": reflected(E.Sub),
+        "__mul__": E.binary_mul, "__rmul__": E.binary_mul, "__truediv__": E.binary_div,
         "__rtruediv__": reflected(E.Div), "__pow__": E.pow, "__rpow__": reflected(E.Pow),
         "__floordiv__": E.floor_divide, "__rfloordiv__": reflected(E.FloorDivide),
         "__mod__": E.remainder, "__rmod__": reflected(E.Remainder),
@@ -32,8 +33,9 @@ def install(Tensor) -> None:  # noqa: C901 - a flat table is the clearest form
         "__ge__": E.ge,
         "__getitem__": I.getitem, "__setitem__": I.setitem,
         # elementwise
-        "add": E.add, "sub": E.sub, "subtract": E.sub, "mul": E.mul_, "multiply": E.mul_,
-        "div": E.div, "divide": E.div, "true_divide": E.div_, "pow": E.pow,
+        "add": E.add, "sub": E.sub, "subtract": E.sub, "mul": E.binary_mul,
+        "multiply": E.binary_mul,
+        "div": E.div, "divide": E.div, "true_divide": E.binary_div, "pow": E.pow,
         "floor_divide": E.floor_divide, "remainder": E.remainder, "fmod": None,
         "maximum": E.maximum, "minimum": E.minimum, "eq": E.eq, "ne": E.ne, "lt": E.lt,
         "le": E.le, "gt": E.gt, "ge": E.ge, "greater": E.gt, "less": E.lt,

@@ -9,8 +9,7 @@ from numbers import Number
 import numpy as np
 
 from .. import _dtype as D
-from ..autograd.function import (Function, _NO_EDGE, _accumulate_node, _hooks, _module_stack,
-                                 _state)
+from ..autograd.function import Function, _NO_EDGE, _edge, _hooks, _record, _state
 from ..tensor import Tensor, _make
 
 # --------------------------------------------------------------------------------------------
@@ -368,7 +367,7 @@ def _binary_fn(cls, name):
             y = other._data
             if (x.dtype is y.dtype and self._device is other._device
                     and not (to_float and x.dtype.kind != "f")):
-                if not (_state["grad"] and (self._requires_grad or other._requires_grad)
+                if not (_state.grad and (self._requires_grad or other._requires_grad)
                         or _hooks):
                     # fastest path: nothing to record, nobody watching
                     be = self._device._be
@@ -382,7 +381,7 @@ def _binary_fn(cls, name):
                         raise
                     except TypeError:  # e.g. bool - bool: let the op say it PyTorch's way
                         return cls.apply(self, other)
-                if not _hooks and not _state["anomaly"]:
+                if not _hooks and not _state.anomaly:
                     return _record_binary(cls, self, other, x, y)
             return cls.apply(self, other)
         if (type(other) is float or type(other) is int) and isinstance(self, Tensor):
@@ -400,7 +399,7 @@ def _scalar_fast(t: Tensor, s, op: str, to_float: bool, reflected: bool):
     Returns None when the general path must decide (promotion, autograd, hooks)."""
     x = t._data
     k = x.dtype.kind
-    if ((_state["grad"] and t._requires_grad) or _hooks
+    if ((_state.grad and t._requires_grad) or _hooks
             or not (k == "f" or (k == "i" and type(s) is int and not to_float))):
         return None
     be = t._device._be
@@ -432,8 +431,8 @@ def reflected_fn(cls):
 
 def _record_binary(cls, a, b, x, y):
     """``cls.apply(a, b)`` specialized to two tensors of one dtype and device with autograd
-    recording on and no hooks or anomaly mode: the hot path of training.  It builds exactly
-    the node ``apply`` would build."""
+    recording on and no hooks or anomaly mode: the hot path of training.  It skips apply's
+    general argument loop, and completes the node with the same ``_edge``/``_record``."""
     ctx = cls._backward_cls()
     ra = a._requires_grad
     rb = b._requires_grad
@@ -447,17 +446,10 @@ def _record_binary(cls, a, b, x, y):
     except ValueError:
         _shape_error(a, b)
         raise
-    fa = a.grad_fn
-    fb = b.grad_fn
-    ctx.next_functions = (
-        ((fa, a._output_nr) if fa is not None else (_accumulate_node(a), 0)) if ra else _NO_EDGE,
-        ((fb, b._output_nr) if fb is not None else (_accumulate_node(b), 0)) if rb else _NO_EDGE)
-    m = _module_stack[-1]
-    if m is not None:
-        ctx._module = m
-    if r.dtype.kind == "f":
-        return _make(r, a._device, True, ctx, 0, None)
-    return _make(r, a._device, False, None, 0, None)
+    ctx.next_functions = (_edge(a) if ra else _NO_EDGE, _edge(b) if rb else _NO_EDGE)
+    out = _make(r, a._device, False, None, 0, None)
+    _record(ctx, out)
+    return out
 
 
 def _apply_binary(cls, a, b):
@@ -466,11 +458,11 @@ def _apply_binary(cls, a, b):
     return cls.apply(a, b)
 
 
-add_ = _binary_fn(Add, "__add__")
-sub_ = _binary_fn(Sub, "__sub__")
-mul_ = _binary_fn(Mul, "__mul__")
-div_ = _binary_fn(Div, "__truediv__")
-pow_ = _binary_fn(Pow, "__pow__")
+binary_add = _binary_fn(Add, "__add__")
+binary_sub = _binary_fn(Sub, "__sub__")
+binary_mul = _binary_fn(Mul, "__mul__")
+binary_div = _binary_fn(Div, "__truediv__")
+binary_pow = _binary_fn(Pow, "__pow__")
 maximum = _binary_fn(Maximum, "maximum")
 minimum = _binary_fn(Minimum, "minimum")
 remainder = _binary_fn(Remainder, "remainder")
@@ -506,22 +498,22 @@ bitwise_xor = _bitwise("bitwise_xor")
 def add(input, other, *, alpha=1):
     if alpha != 1:
         other = other * alpha
-    return add_(input, other)
+    return binary_add(input, other)
 
 
 def sub(input, other, *, alpha=1):
     if alpha != 1:
         other = other * alpha
-    return sub_(input, other)
+    return binary_sub(input, other)
 
 
 def div(input, other, *, rounding_mode=None):
     if rounding_mode is None:
-        return div_(input, other)
+        return binary_div(input, other)
     if rounding_mode == "floor":
         return floor_divide(input, other)
     if rounding_mode == "trunc":
-        q = div_(input, other)
+        q = binary_div(input, other)
         q = where(q < 0, ceil(q), floor(q))
         rt = D.result_type(input, other)
         return q if rt.is_floating_point else cast(q, rt)
@@ -535,7 +527,7 @@ def pow(input, exponent):  # noqa: A001
     if isinstance(exponent, Number) and input._data.dtype.kind in "iu" and exponent < 0 \
             and isinstance(exponent, int):
         raise RuntimeError("Integers to negative integer powers are not allowed.")
-    return pow_(input, exponent)
+    return binary_pow(input, exponent)
 
 
 # --------------------------------------------------------------------------------------------
@@ -623,7 +615,7 @@ def _unary_fn(cls, name):
     def fn(self):
         if not isinstance(self, Tensor):
             raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(self).__name__}")
-        if not (_state["grad"] and self._requires_grad) and not _hooks and not (
+        if not (_state.grad and self._requires_grad) and not _hooks and not (
                 cls.to_float and self._data.dtype.kind != "f"):
             return _make(self._device._be.unary(op, self._data), self._device, False, None, 0,
                          None)
@@ -663,7 +655,7 @@ def bitwise_not(self):
 
 
 def square(self):
-    return mul_(self, self)
+    return binary_mul(self, self)
 
 
 def isinf(self):

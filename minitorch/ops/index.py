@@ -334,7 +334,7 @@ def setitem(self: Tensor, key, value) -> None:
     if value._data.dtype != self._data.dtype:
         value = value.to(self.dtype)
     spec = parse_key(self, key)
-    recording = _state["grad"] and (self._requires_grad or value._requires_grad)
+    recording = _state.grad and (self._requires_grad or value._requires_grad)
     check_inplace(self)
     if not recording:
         _write(self._device._be, self._data, spec, value._data)

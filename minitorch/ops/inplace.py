@@ -14,7 +14,7 @@ from ..tensor import Tensor, _make, _shape_str
 
 
 def check_inplace(self: Tensor) -> None:
-    if _state["grad"]:
+    if _state.grad:
         if self._requires_grad and self.grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                                "operation.")
@@ -136,7 +136,7 @@ def inplace(op):
     def method(self, *args, **kwargs):
         check_inplace(self)
         src = self
-        if _state["grad"] and (self._requires_grad or _any_requires_grad(args, kwargs)):
+        if _state.grad and (self._requires_grad or _any_requires_grad(args, kwargs)):
             # the op may save its input for backward, and the write below overwrites self's
             # memory: let it see a copy of the current values (PyTorch saves "original self")
             src = _make(self._device._be.astype(self._data, self.dtype), self._device,
@@ -175,7 +175,7 @@ def fill_(self: Tensor, value) -> Tensor:
                                f"{value._data.ndim} dimensions.")
         return copy_(self, value)
     check_inplace(self)
-    if _state["grad"] and self._requires_grad:
+    if _state.grad and self._requires_grad:
         src = _make(self._device._be.full((), value, self.dtype), self._device, False, None, 0,
                     None)
         return commit_inplace(self, Overwrite.apply(self, src))
@@ -219,7 +219,7 @@ def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     except RuntimeError:
         raise RuntimeError(f"output with shape {_shape_str(self._data.shape)} doesn't match the "
                            f"broadcast shape {_shape_str(src._data.shape)}") from None
-    if _state["grad"] and (src._requires_grad or self._requires_grad):
+    if _state.grad and (src._requires_grad or self._requires_grad):
         return commit_inplace(self, Overwrite.apply(self, src))
     self._device._be.copy_(self._data, src._data)  # copy_ casts freely, like PyTorch
     return commit_inplace(self, None)
@@ -233,7 +233,7 @@ def binary_inplace(op: str, generic):
     from ..autograd.function import _hooks
 
     def method(self, other, **kwargs):
-        if not kwargs and not _hooks and not (_state["grad"] and (
+        if not kwargs and not _hooks and not (_state.grad and (
                 self._requires_grad or (isinstance(other, Tensor) and other._requires_grad))):
             x = self._data
             if isinstance(other, Tensor):

@@ -88,17 +88,17 @@ def random_inplace(kind: str):
 # -- composites PyTorch users reach for as Tensor methods ----------------------------------
 
 def softmax(self: Tensor, dim: int, dtype=None) -> Tensor:
-    from ..nn.activation import softmax as _softmax  # the fused Function lives with nn
+    from ..nn.functional.activation import softmax as _softmax  # the fused Function lives with nn
     return _softmax(self, dim, dtype=dtype)
 
 
 def log_softmax(self: Tensor, dim: int, dtype=None) -> Tensor:
-    from ..nn.activation import log_softmax as _log_softmax
+    from ..nn.functional.activation import log_softmax as _log_softmax
     return _log_softmax(self, dim, dtype=dtype)
 
 
 def erf(self: Tensor) -> Tensor:
-    from ..nn.activation import erf as _erf
+    from ..nn.functional.activation import erf as _erf
     return _erf(self)
 
 

@@ -10,8 +10,9 @@ the static graph of the tracer.
 >>> dot                          # inline SVG in Jupyter
 >>> viz.render(dot, "graph.png")  # or .svg / .pdf; .dot needs no Graphviz install
 """
-from .core import (Graph, Node, Edge, Cluster, DotGraph, DotNotFoundError, render,  # noqa: F401
+from .core import (Graph, Node, Edge, Cluster, DotGraph, DotNotFoundError,  # noqa: F401
                    to_digraph, dot_available, WARN_NODES)
+from .files import render  # noqa: F401
 from .autograd_graph import make_dot, make_graph, record_shapes  # noqa: F401
 from .values import draw_values, values_graph, record_values  # noqa: F401
 

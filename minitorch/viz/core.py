@@ -13,7 +13,6 @@ from __future__ import annotations
 import shutil
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
 try:
@@ -23,7 +22,7 @@ except ImportError as e:  # pragma: no cover - graphviz is a declared dependency
                       "pip install graphviz") from e
 
 __all__ = ["Graph", "Node", "Edge", "Cluster", "DotGraph", "DotNotFoundError", "to_digraph",
-           "render", "require_dot", "dot_available", "WARN_NODES", "STYLE"]
+           "require_dot", "dot_available", "WARN_NODES", "STYLE"]
 
 # past this many nodes, dot takes seconds to minutes and the picture stops being readable
 WARN_NODES = 500
@@ -295,38 +294,3 @@ def to_digraph(graph: Graph, warn_nodes: Optional[int] = WARN_NODES, hint: str =
             attrs["label"] = nq(" " + _esc(e.label))
         dot.edge(e.src, e.dst, **attrs)
     return dot
-
-
-# ------------------------------------------------------------------------------------------
-# files
-
-_FORMATS = {"png", "svg", "pdf", "jpg", "jpeg", "gif", "dot", "gv"}
-
-
-def render(obj, path, format: Optional[str] = None, **kwargs) -> Path:
-    """Write ``obj`` (a tensor / tuple of tensors, a :class:`Graph` or a Digraph) to ``path``.
-
-    The format comes from ``format`` or the file's suffix (png, svg, pdf, ...; ``.dot``/``.gv``
-    writes the DOT text and needs no Graphviz program).  Extra keyword arguments go to
-    ``make_dot`` when ``obj`` is a tensor.  Raises :class:`DotNotFoundError`, which says how
-    to install Graphviz, when an image is asked for and ``dot`` is missing."""
-    path = Path(path)
-    fmt = (format or path.suffix.lstrip(".") or "png").lower()
-    if fmt not in _FORMATS:
-        raise ValueError(f"unsupported format {fmt!r}; expected one of {sorted(_FORMATS)}")
-    if not path.suffix:
-        path = path.with_suffix("." + fmt)
-    if isinstance(obj, Graph):
-        dot = obj.to_dot()
-    elif hasattr(obj, "source") and hasattr(obj, "pipe"):
-        dot = obj
-    else:
-        from .autograd_graph import make_dot
-        dot = make_dot(obj, **kwargs)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt in ("dot", "gv"):
-        path.write_text(dot.source)
-        return path
-    require_dot()
-    path.write_bytes(dot.pipe(format=fmt))
-    return path

@@ -1,11 +1,9 @@
-"""The functional forms of the spatial and normalization layers, re-exported by
-``nn.functional``: convolution (``conv1d``, ``conv2d``, ``unfold``, ``fold``), pooling
-(``max_pool1d/2d``, ``avg_pool1d/2d``, ``adaptive_avg_pool1d/2d``), ``batch_norm``,
-``layer_norm``, ``dropout`` and ``embedding``.
+"""Convolution (``conv1d``, ``conv2d``, ``unfold``, ``fold``), pooling (``max_pool1d/2d``,
+``avg_pool1d/2d``, ``adaptive_avg_pool1d/2d``) and constant ``pad``.
 
-Only three fused Functions sit underneath (``ops/conv.py``: im2col, col2im, max-pool);
-everything here is composed from Tensor ops, so autograd (and double backward) comes for
-free.  1-D forms are the 2-D ones with a unit height.
+Three fused Functions sit underneath (``ops/conv.py``: im2col, col2im, max-pool); everything
+else is composed from Tensor ops, so autograd (and double backward) comes for free.  1-D
+forms are the 2-D ones with a unit height.
 """
 from __future__ import annotations
 
@@ -14,18 +12,13 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from .. import _dtype as D
-from ..autograd.grad_mode import no_grad
-from ..creation import tensor as _tensor, zeros as _zeros
-from ..ops.elementwise import where
-from ..ops.conv import Col2im, Im2col, MaxPool2d, conv_out_size, pool_out_size
-from ..ops.shape import cat
-from ..random import generator_for
-from ..tensor import Tensor, _make, _shape_str
+from ...creation import tensor as _tensor, zeros as _zeros
+from ...ops.conv import Col2im, Im2col, MaxPool2d, conv_out_size, pool_out_size
+from ...ops.shape import cat
+from ...tensor import Tensor, _shape_str
 
 __all__ = ["conv1d", "conv2d", "unfold", "fold", "max_pool1d", "max_pool2d", "avg_pool1d",
-           "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "batch_norm",
-           "layer_norm", "group_norm", "dropout", "embedding"]
+           "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "pad"]
 
 IntOr2 = Union[int, Sequence[int]]
 
@@ -378,159 +371,25 @@ def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
 
 
 # -- normalization -------------------------------------------------------------------------
-def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optional[Tensor],
-               weight: Optional[Tensor] = None, bias: Optional[Tensor] = None,
-               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
-    """Normalize each channel (dim 1) over the batch and spatial dims.
 
-    Training: batch mean and *biased* variance normalize; the running stats (if given) are
-    updated in place as ``(1-momentum)*running + momentum*batch`` with the *unbiased*
-    variance.  Eval: the running stats normalize."""
-    if input.ndim < 2:
-        raise ValueError(f"Expected 2D or more input (got {input.ndim}D input)")
-    c = input.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
-        if t is not None and t.numel() != c:
-            raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
-    dims = (0,) + tuple(range(2, input.ndim))
-    shape = (1, c) + (1,) * (input.ndim - 2)
-    if training:
-        count = input.numel() // c if c else 0
-        if count <= 1:
-            raise ValueError(f"Expected more than 1 value per channel when training, got input "
-                             f"size {input.shape!r}")
-        mean = input.mean(dims)
-        var = input.var(dims, correction=0)
-        with no_grad():
-            if running_mean is not None:
-                running_mean.mul_(1 - momentum).add_(mean.detach() * momentum)
-            if running_var is not None:
-                running_var.mul_(1 - momentum).add_(var.detach() * (momentum * count /
-                                                                     (count - 1)))
-    else:
-        if running_mean is None or running_var is None:
-            raise RuntimeError("running_mean and running_var must be defined in evaluation "
-                               "mode")
-        mean, var = running_mean, running_var
-    out = (input - mean.reshape(shape)) * (var + eps).rsqrt().reshape(shape)
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
+    """Constant padding: ``pad`` = (left, right) for the last dim, then the one before ..."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad mode {mode!r} is not supported (only 'constant')")
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise RuntimeError("Padding length must be divisible by 2 and at most twice the number "
+                           "of dimensions of the input")
+    shape = list(input.shape)
+    key = [slice(None)] * input.ndim
+    for i in range(len(pad) // 2):
+        d = input.ndim - 1 - i
+        lo, hi = pad[2 * i], pad[2 * i + 1]
+        if lo < 0 or hi < 0:  # negative padding crops
+            input = input.narrow(d, max(-lo, 0), input.shape[d] - max(-lo, 0) - max(-hi, 0))
+            lo, hi = max(lo, 0), max(hi, 0)
+        shape[d] = input.shape[d] + lo + hi
+        key[d] = slice(lo, lo + input.shape[d])
+    out = input.new_full(shape, value)
+    out[tuple(key)] = input
     return out
-
-
-def layer_norm(input: Tensor, normalized_shape, weight: Optional[Tensor] = None,
-               bias: Optional[Tensor] = None, eps: float = 1e-5) -> Tensor:
-    """Normalize over the trailing ``normalized_shape`` dims (biased variance), then scale
-    and shift elementwise."""
-    ns = (int(normalized_shape),) if isinstance(normalized_shape, int) else \
-        tuple(int(s) for s in normalized_shape)
-    k = len(ns)
-    if k == 0 or input.ndim < k or tuple(input.shape[-k:]) != ns:
-        raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape "
-                           f"[*, {', '.join(map(str, ns))}], but got input of size"
-                           f"{_shape_str(input.shape)}")
-    for name, t in (("weight", weight), ("bias", bias)):
-        if t is not None and tuple(t.shape) != ns:
-            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
-                               f"got {name} of shape {_shape_str(t.shape)} and normalized_shape "
-                               f"= {list(ns)}")
-    dims = tuple(range(input.ndim - k, input.ndim))
-    mean = input.mean(dims, keepdim=True)
-    var = input.var(dims, keepdim=True, correction=0)
-    out = (input - mean) * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
-
-
-def group_norm(input: Tensor, num_groups: int, weight: Optional[Tensor] = None,
-               bias: Optional[Tensor] = None, eps: float = 1e-5) -> Tensor:
-    """Normalize (N, C, *) over each group of C/num_groups channels (and all positions),
-    then scale and shift per channel."""
-    if input.dim() < 2:
-        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
-                           f"{input.dim()}")
-    n, c = input.shape[0], input.shape[1]
-    if c % num_groups:
-        raise RuntimeError(f"Expected number of channels in input to be divisible by "
-                           f"num_groups, but got input of shape {_shape_str(input.shape)} and "
-                           f"num_groups={num_groups}")
-    x = input.reshape(n, num_groups, -1)
-    mean = x.mean(2, keepdim=True)
-    var = x.var(2, keepdim=True, correction=0)
-    out = ((x - mean) * (var + eps).rsqrt()).reshape(input.shape)
-    shape = (1, c) + (1,) * (input.dim() - 2)
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
-
-
-# -- dropout -------------------------------------------------------------------------------
-def dropout(input: Tensor, p: float = 0.5, training: bool = True,
-            inplace: bool = False) -> Tensor:
-    """Zero each element with probability ``p`` (bernoulli draws from the default
-    generator) and scale the survivors by ``1/(1-p)``; the identity when not training."""
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    be = input._device._be
-    if p == 1.0:
-        noise = be.full(input.shape, 0, input.dtype)
-    else:
-        keep = be.full(input.shape, 1.0 - p, input.dtype)
-        noise = be.binary("div", be.bernoulli(keep, generator_for(input._device)), 1.0 - p)
-    mask = _make(noise, input._device, False, None, 0, None)
-    return input.mul_(mask) if inplace else input * mask
-
-
-# -- embedding -----------------------------------------------------------------------------
-def embedding(input: Tensor, weight: Tensor, padding_idx: Optional[int] = None,
-              max_norm: Optional[float] = None, norm_type: float = 2.0,
-              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
-    """Rows of ``weight`` picked by the integer ``input``: ``weight[input]``.  Repeated
-    indices accumulate their gradients; rows at ``padding_idx`` get none.  ``max_norm``
-    first renormalizes (in place, like PyTorch) the looked-up rows whose norm exceeds it."""
-    if input.dtype not in (D.int64, D.int32):
-        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
-                           f"following scalar types: Long, Int; but got "
-                           f"{input.type_name()} instead (while "
-                           f"checking arguments for embedding)")
-    if sparse or scale_grad_by_freq:
-        raise NotImplementedError("embedding: sparse gradients and scale_grad_by_freq are not "
-                                  "supported in minitorch")
-    n = weight.shape[0]
-    if input.numel():
-        lo, hi = int(input.min().item()), int(input.max().item())
-        if lo < 0 or hi >= n:
-            raise IndexError("index out of range in self")
-    if padding_idx is not None:
-        if not -n <= padding_idx < n:
-            raise AssertionError("Padding_idx must be within num_embeddings")
-        padding_idx = padding_idx + n if padding_idx < 0 else padding_idx
-    if max_norm is not None:
-        _renorm_rows(weight, input, max_norm, norm_type)
-    out = weight[input.long() if input.dtype is D.int32 else input]
-    if padding_idx is not None and weight.requires_grad:
-        # the same values, but no gradient path from the padding positions
-        out = where((input == padding_idx).unsqueeze(-1), out.detach(), out)
-    return out
-
-
-def _renorm_rows(weight: Tensor, input: Tensor, max_norm: float, norm_type: float) -> None:
-    """In place, untracked: rows of ``weight`` used by ``input`` with norm > max_norm are
-    scaled to norm ``max_norm`` (PyTorch's embedding_renorm_, same 1e-7 guard)."""
-    with no_grad():
-        idx = input.reshape(-1).long()
-        w = weight.data
-        rows = w[idx]
-        norms = (rows.abs() ** norm_type).sum(1, keepdim=True) ** (1.0 / norm_type)
-        scale = (max_norm / (norms + 1e-7)).masked_fill(norms <= max_norm, 1.0)
-        w[idx] = rows * scale

@@ -36,7 +36,7 @@ import time
 
 import numpy as np
 
-from .runtime import (C_NAMES, KERNELS_DIR, SCALAR_TYPES, KernelFunction, KernelModule, Runtime,
+from .base import (C_NAMES, KERNELS_DIR, SCALAR_TYPES, KernelFunction, KernelModule, Runtime,
                       _log, compile_error, debug_level, display_name, kernel_path, scalar_code,
                       source_hash)
 

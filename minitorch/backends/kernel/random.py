@@ -9,15 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernel_layout as L
+from . import layout as L
 
 _I64, _U64, _F64 = np.int64, np.uint64, np.float64
 _MASK64 = (1 << 64) - 1
-
-
-def _npdt(dtype):
-    d = getattr(dtype, "np", None)
-    return d if d is not None else np.dtype(dtype)
 
 
 class RandomMixin:
@@ -28,7 +23,7 @@ class RandomMixin:
         return _U64(gen.initial_seed() & _MASK64), _U64(off & _MASK64)
 
     def _random_float(self, kernel, shape, a, b, dtype, gen):
-        dt = _npdt(dtype)
+        dt = L.npdt(dtype)
         kt = dt if dt == L.FLOAT64 else np.dtype(np.float32)
         shape = tuple(shape)
         out = self.xp.empty(shape, kt)
@@ -49,7 +44,7 @@ class RandomMixin:
         low, high = int(low), int(high)
         if low >= high:
             raise ValueError("low >= high")
-        dt = _npdt(dtype)
+        dt = L.npdt(dtype)
         kt = dt if dt.kind in "ib" else L.INT64
         out = self.xp.empty(tuple(shape), kt)
         n = out.size
@@ -64,7 +59,7 @@ class RandomMixin:
         and copied to the device: a device shuffle needs a sort of random keys, which this
         backend does not implement.  Reproducible under ``manual_seed`` like everything
         else."""
-        return self.from_numpy(gen.np_gen.permutation(int(n)).astype(_npdt(dtype)))
+        return self.from_numpy(gen.np_gen.permutation(int(n)).astype(L.npdt(dtype)))
 
     def bernoulli(self, x, gen):
         dt = x.dtype

@@ -3,13 +3,13 @@
 Kept deliberately thin: CuPy does the compiling (for the current device's architecture, with
 its own on-disk cache under ``~/.cupy/kernel_cache``) and the launching; this file adds the
 include path, a per-process module cache, exact-type checks on scalar arguments, clear
-compile errors and ``MINITORCH_DEBUG`` logging (shared with cudasim in runtime.py).
+compile errors and ``MINITORCH_DEBUG`` logging (shared with cudasim in base.py).
 """
 from __future__ import annotations
 
 import os
 
-from .runtime import (DEFAULT_MAX_SHARED, KERNELS_DIR, KernelFunction, KernelModule, Runtime,
+from .base import (DEFAULT_MAX_SHARED, KERNELS_DIR, KernelFunction, KernelModule, Runtime,
                       _log, compile_error, debug_level, display_name, kernel_path, scalar_code,
                       source_hash)
 

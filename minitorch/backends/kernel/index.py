@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernel_layout as L
+from . import layout as L
 
 _I32, _I64 = np.int32, np.int64
 

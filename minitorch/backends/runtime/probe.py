@@ -30,13 +30,14 @@ def make_backend(index: int):
     if index >= n:
         raise RuntimeError(f"CUDA error: invalid device ordinal: cuda:{index} requested but only "
                            f"{n} GPU(s) are visible")
-    from .cupy_runtime import CupyRuntime
-    return _kernel_backend("cuda")(CupyRuntime(index))
+    from .cupy import CupyRuntime
+    from ..kernel import KernelBackend
+    return KernelBackend(CupyRuntime(index))
 
 
 def cudasim_unavailable_reason() -> str | None:
     """Why device ``cudasim`` cannot be used (no C++ compiler), or None."""
-    from .cudasim_runtime import unavailable_reason as why
+    from .cudasim import unavailable_reason as why
     return why()
 
 
@@ -48,14 +49,6 @@ def make_cudasim_backend(index: int):
     if index != 0:
         raise RuntimeError(f"invalid device ordinal: cudasim:{index} requested but the simulator "
                            f"is one device, cudasim:0")
-    from .cudasim_runtime import CudasimRuntime
-    return _kernel_backend("cudasim")(CudasimRuntime())
-
-
-def _kernel_backend(dev: str):
-    try:
-        from .kernel_backend import KernelBackend
-    except ImportError as e:
-        raise RuntimeError(f"{dev} device is not available: the kernel backend failed to "
-                           f"import ({e})") from e
-    return KernelBackend
+    from .cudasim import CudasimRuntime
+    from ..kernel import KernelBackend  # an error in the backend's code surfaces here, loudly
+    return KernelBackend(CudasimRuntime())

@@ -1,5 +1,5 @@
 """The kernel backend: every primitive of the contract (base.Backend) as a hand-written CUDA C
-kernel from ``kernels/*.cu``, launched through a ``Runtime``.
+kernel from ``kernels/*.cu``, launched through a ``Runtime`` (backends/runtime/).
 
 One class serves two devices: ``KernelBackend(CupyRuntime(i))`` is ``cuda:i`` (NVRTC, a real
 GPU) and ``KernelBackend(CudasimRuntime())`` is ``cudasim`` (the same source compiled for the
@@ -8,12 +8,14 @@ only; every value a primitive computes comes out of a kernel.  Exceptions, on th
 ``randperm`` (a permutation drawn from the generator's NumPy stream, then copied over) —
 see randperm's docstring.
 
-Reductions, indexing and random numbers live in kernel_reduce.py, kernel_index.py and
-kernel_random.py (mixins of this class); matmul, softmax, convolution, pooling and the fused
-optimizer updates come from ``KernelExtMixin`` (kernel_backend_ext.py).  Helpers shared with
-it: ``self.kernel(file, name)`` returns a launchable kernel, ``self.launch_1d(fn, n, args)``
+This file holds memory, copies, views and the elementwise ops (kernels/elementwise.cu and
+copy.cu).  Each other kernel file has the mixin module of the same name: reduce.py,
+index.py, random.py, matmul.py, softmax.py (softmax and cross-entropy), conv.py (im2col,
+col2im, max-pool) and optim.py (fused SGD/Adam updates).  Helpers they share:
+``self.kernel(file, name)`` returns a launchable kernel, ``self.launch_1d(fn, n, args)``
 launches a grid-stride kernel over n items, ``self.meta(values)`` is a cached int64 device
-array of strided metadata, ``self.ptr(a)`` an array's device address.
+array of strided metadata, ``self.ptr(a)`` an array's device address.  layout.py holds the
+pure layout arithmetic and the table of kernel instantiations.
 """
 from __future__ import annotations
 
@@ -21,24 +23,23 @@ import math
 
 import numpy as np
 
-from . import kernel_layout as L
-from .base import BINARY_OPS, COMPARISONS, Backend
-from .kernel_index import IndexMixin
-from .kernel_random import RandomMixin
-from .kernel_reduce import ReduceMixin
-
-try:
-    from .kernel_backend_ext import KernelExtMixin
-except ImportError:  # the fused primitives are not there yet: matmul & co. stay abstract
-    class KernelExtMixin:  # type: ignore[no-redef]
-        pass
+from . import layout as L
+from ..base import BINARY_OPS, COMPARISONS, Backend
+from .conv import ConvMixin
+from .index import IndexMixin
+from .matmul import MatmulMixin
+from .optim import OptimMixin
+from .random import RandomMixin
+from .reduce import ReduceMixin
+from .softmax import SoftmaxMixin
 
 _BLOCK = 256
 _I32, _I64, _U64, _F64, _BOOL = np.int32, np.int64, np.uint64, np.float64, np.bool_
 _SCALAR_TYPES = (bool, int, float, np.bool_, np.integer, np.floating)
 
 
-class KernelBackend(KernelExtMixin, ReduceMixin, IndexMixin, RandomMixin, Backend):
+class KernelBackend(MatmulMixin, SoftmaxMixin, ConvMixin, OptimMixin, ReduceMixin, IndexMixin,
+                    RandomMixin, Backend):
     def __init__(self, runtime):
         self.runtime = runtime
         self.name = runtime.name
@@ -88,10 +89,19 @@ class KernelBackend(KernelExtMixin, ReduceMixin, IndexMixin, RandomMixin, Backen
             f = self._fns[(filename, name)] = mod.get_function(name)
         return f
 
+    def _grid_1d(self, n: int, block: int = _BLOCK) -> int:
+        """Blocks for a grid-stride kernel over n items (capped: each thread loops)."""
+        return min(max(L.cdiv(n, block), 1), self._max_grid)
+
     def launch_1d(self, fn, n: int, args: tuple, block: int = _BLOCK):
         """Launch a grid-stride kernel with enough blocks for n items (capped)."""
-        grid = min(max(-(-n // block), 1), self._max_grid)
-        fn((grid,), (block,), args)
+        fn((self._grid_1d(n, block),), (block,), args)
+
+    def _aligned16(self, a, *elem_strides) -> bool:
+        """Is ``a``'s address, and each of these strides (in elements), a multiple of 16 bytes
+        (so that a kernel may load float4 vectors)?"""
+        it = a.itemsize
+        return self.ptr(a) % 16 == 0 and all((s * it) % 16 == 0 for s in elem_strides)
 
     def meta(self, values) -> object:
         """An int64 device array holding ``values`` (cached: layouts repeat)."""
@@ -123,10 +133,10 @@ class KernelBackend(KernelExtMixin, ReduceMixin, IndexMixin, RandomMixin, Backen
         return x if self._sim else self.xp.asnumpy(x)
 
     def empty(self, shape, dtype):
-        return self.xp.empty(shape, _npdt(dtype))
+        return self.xp.empty(shape, L.npdt(dtype))
 
     def full(self, shape, value, dtype):
-        out = self.xp.empty(shape, _npdt(dtype))
+        out = self.xp.empty(shape, L.npdt(dtype))
         self._fill(out, value)
         return out
 
@@ -146,7 +156,7 @@ class KernelBackend(KernelExtMixin, ReduceMixin, IndexMixin, RandomMixin, Backen
                            (_I64(n), _I32(len(shape)), self.meta(shape + st), out, v))
 
     def arange(self, start, stop, step, dtype):
-        dt = _npdt(dtype)
+        dt = L.npdt(dtype)
         if all(isinstance(v, (int, np.integer)) for v in (start, stop, step)):
             n = max(0, -(-(int(stop) - int(start)) // int(step)))
         else:
@@ -163,7 +173,7 @@ class KernelBackend(KernelExtMixin, ReduceMixin, IndexMixin, RandomMixin, Backen
         return out
 
     def astype(self, x, dtype):
-        out = self.xp.empty(x.shape, _npdt(dtype))
+        out = self.xp.empty(x.shape, L.npdt(dtype))
         self._copy_into(out, x)
         return out
 
@@ -315,26 +325,24 @@ class KernelBackend(KernelExtMixin, ReduceMixin, IndexMixin, RandomMixin, Backen
         return out
 
     def binary(self, op, a, b, out=None):
+        # the Tensor layer has promoted the operands (ops/elementwise.py, _promote): one
+        # dtype, or an array and a Python scalar that the array's dtype can hold
         at = isinstance(a, self.array_type)
         bt = isinstance(b, self.array_type)
-        if at and bt:
+        if at:
             dt = a.dtype
-            if b.dtype != dt:
-                dt = np.promote_types(dt, b.dtype)
-                a, b = self._cast(a, dt), self._cast(b, dt)
-        elif at:
-            dt = _scalar_result_type(a.dtype, b)
-            a = self._cast(a, dt)
+            if bt and b.dtype != dt:
+                raise TypeError(f"binary {op}: operands of dtypes {dt} and {b.dtype}; the "
+                                f"backend contract takes one dtype (promote before the call)")
         elif bt:
-            dt = _scalar_result_type(b.dtype, a)
-            b = self._cast(b, dt)
+            dt = b.dtype
         else:
             raise TypeError(f"binary {op}: at least one operand must be a device array")
-        k = dt.kind
-        if op == "div" and k != "f":
-            dt = L.FLOAT64
-            a, b = self._cast(a, dt), self._cast(b, dt)
-        elif L.C_TYPE[dt] not in L.binary_dtypes(op):
+        if not (at and bt) and dt.kind in "iub" and isinstance(b if at else a, (float,
+                                                                              np.floating)):
+            raise TypeError(f"binary {op}: a float scalar with a {dt} array (promote before "
+                            f"the call)")
+        if L.C_TYPE[dt] not in L.binary_dtypes(op):
             if op == "sub":
                 raise TypeError("numpy boolean subtract, the `-` operator, is not supported, use "
                                 "the bitwise_xor, the `^` operator, or the logical_xor function "
@@ -442,26 +450,3 @@ class KernelBackend(KernelExtMixin, ReduceMixin, IndexMixin, RandomMixin, Backen
                         pb, out, sa, sb, _I32(mask)))
         return out
 
-
-def _npdt(dtype):
-    """A minitorch dtype, NumPy dtype or type -> NumPy dtype."""
-    d = getattr(dtype, "np", None)
-    return d if d is not None else np.dtype(dtype)
-
-
-_WEAK = {}
-
-
-def _scalar_result_type(dt, s):
-    """The dtype of ``array(dt) op s`` under NumPy 2's rules: Python scalars are weak (keep
-    the array's dtype unless the category rises), NumPy scalars are strong."""
-    t = type(s)
-    if t is dt.type:
-        return dt
-    key = (dt, t)
-    r = _WEAK.get(key) if t in (int, float, bool) else None
-    if r is None:
-        r = np.result_type(dt, s)
-        if t in (int, float, bool):
-            _WEAK[key] = r
-    return r

@@ -1,7 +1,7 @@
 """Layout bookkeeping for the kernel backends: dtype -> C type names, kernel name tables,
 dim coalescing, view strides and launch sizes.
 
-Nothing here launches a kernel; ``kernel_backend.py`` does, using these helpers.  Strides
+Nothing here launches a kernel; ``backend.py`` and its mixins do, using these helpers.  Strides
 are in *elements* (NumPy/CuPy report bytes; ``estrides`` converts).
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .runtime import KERNELS_DIR
+from ..runtime.base import KERNELS_DIR
 
 # NumPy dtype -> the C type the kernels are instantiated with
 C_TYPE = {np.dtype(np.float32): "float", np.dtype(np.float64): "double",
@@ -90,7 +90,41 @@ def kernel_names(filename: str) -> list:
             names += [f"uniform_kernel<{t}>", f"normal_kernel<{t}>", f"bernoulli_kernel<{t}>"]
         for t in INT_C + ("bool",):
             names.append(f"randint_kernel<{t}>")
+    elif filename == "matmul.cu":
+        names += [f"matmul_tiled<{t}>" for t in FLOAT_C]
+        names += [f"matmul_simple<{t}>" for t in INT_C + ("bool",)]
+    elif filename == "softmax.cu":
+        for t in FLOAT_C:
+            names += [f"{k}<{t}, {b}>" for k in ("softmax_warp", "softmax_block",
+                                                  "softmax_strided") for b in ("true", "false")]
+            names += [f"{k}<{t}>" for k in ("cross_entropy_fwd_warp", "cross_entropy_fwd_block",
+                                             "cross_entropy_bwd")]
+    elif filename == "conv.cu":
+        for t in ALL_C:
+            names += [f"im2col_kernel<{t}>", f"col2im_kernel<{t}>"]
+        names += [f"max_pool2d_kernel<{t}>" for t in FLOAT_C + INT_C]
+    elif filename == "optim.cu":
+        names += [f"{k}<{t}>" for t in FLOAT_C for k in ("sgd_update", "adam_update")]
     return names
+
+
+def all_kernel_instantiations():
+    """``[(file, name_expressions), ...]`` for every ``kernels/*.cu`` file: every template
+    instantiation the kernel backend launches.  tests/test_kernels_compile.py compiles exactly
+    these with nvcc for sm_80 and sm_90."""
+    return [(f, tuple(dict.fromkeys(kernel_names(f))))
+            for f in sorted(os.listdir(KERNELS_DIR)) if f.endswith(".cu")]
+
+
+def npdt(dtype) -> np.dtype:
+    """A minitorch dtype, NumPy dtype or type -> NumPy dtype."""
+    d = getattr(dtype, "np", None)
+    return d if d is not None else np.dtype(dtype)
+
+
+def ctype(dt) -> str:
+    """The C type name of a NumPy dtype (``"float"``, ``"long long"`` ...)."""
+    return C_TYPE[np.dtype(dt)]
 
 
 def group_of(name: str) -> str:

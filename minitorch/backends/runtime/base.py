@@ -32,8 +32,9 @@ import numpy as np
 __all__ = ["Runtime", "KernelModule", "KernelFunction", "KERNELS_DIR", "debug_level",
            "SCALAR_TYPES", "Dim3"]
 
-KERNELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "kernels")
+# <repo>/kernels: this file is <repo>/minitorch/backends/runtime/base.py
+KERNELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))), "kernels")
 
 Dim3 = Union[int, Tuple[int, ...]]
 

@@ -1,0 +1,121 @@
+"""Normalization: ``batch_norm`` (running statistics updated in place, as in PyTorch),
+``layer_norm``, ``group_norm`` and ``normalize`` (divide by the p-norm), composed from Tensor
+ops."""
+from __future__ import annotations
+
+from typing import Optional
+
+from ...autograd.grad_mode import no_grad
+from ...tensor import Tensor, _shape_str
+
+__all__ = ["batch_norm", "layer_norm", "group_norm", "normalize"]
+
+
+def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optional[Tensor],
+               weight: Optional[Tensor] = None, bias: Optional[Tensor] = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalize each channel (dim 1) over the batch and spatial dims.
+
+    Training: batch mean and *biased* variance normalize; the running stats (if given) are
+    updated in place as ``(1-momentum)*running + momentum*batch`` with the *unbiased*
+    variance.  Eval: the running stats normalize."""
+    if input.ndim < 2:
+        raise ValueError(f"Expected 2D or more input (got {input.ndim}D input)")
+    c = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.numel() != c:
+            raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+    dims = (0,) + tuple(range(2, input.ndim))
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    if training:
+        count = input.numel() // c if c else 0
+        if count <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                             f"size {input.shape!r}")
+        mean = input.mean(dims)
+        var = input.var(dims, correction=0)
+        with no_grad():
+            if running_mean is not None:
+                running_mean.mul_(1 - momentum).add_(mean.detach() * momentum)
+            if running_var is not None:
+                running_var.mul_(1 - momentum).add_(var.detach() * (momentum * count /
+                                                                     (count - 1)))
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("running_mean and running_var must be defined in evaluation "
+                               "mode")
+        mean, var = running_mean, running_var
+    out = (input - mean.reshape(shape)) * (var + eps).rsqrt().reshape(shape)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Optional[Tensor] = None,
+               bias: Optional[Tensor] = None, eps: float = 1e-5) -> Tensor:
+    """Normalize over the trailing ``normalized_shape`` dims (biased variance), then scale
+    and shift elementwise."""
+    ns = (int(normalized_shape),) if isinstance(normalized_shape, int) else \
+        tuple(int(s) for s in normalized_shape)
+    k = len(ns)
+    if k == 0 or input.ndim < k or tuple(input.shape[-k:]) != ns:
+        raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape "
+                           f"[*, {', '.join(map(str, ns))}], but got input of size"
+                           f"{_shape_str(input.shape)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != ns:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
+                               f"got {name} of shape {_shape_str(t.shape)} and normalized_shape "
+                               f"= {list(ns)}")
+    dims = tuple(range(input.ndim - k, input.ndim))
+    mean = input.mean(dims, keepdim=True)
+    var = input.var(dims, keepdim=True, correction=0)
+    out = (input - mean) * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Optional[Tensor] = None,
+               bias: Optional[Tensor] = None, eps: float = 1e-5) -> Tensor:
+    """Normalize (N, C, *) over each group of C/num_groups channels (and all positions),
+    then scale and shift per channel."""
+    if input.dim() < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
+                           f"{input.dim()}")
+    n, c = input.shape[0], input.shape[1]
+    if c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by "
+                           f"num_groups, but got input of shape {_shape_str(input.shape)} and "
+                           f"num_groups={num_groups}")
+    x = input.reshape(n, num_groups, -1)
+    mean = x.mean(2, keepdim=True)
+    var = x.var(2, keepdim=True, correction=0)
+    out = ((x - mean) * (var + eps).rsqrt()).reshape(input.shape)
+    shape = (1, c) + (1,) * (input.dim() - 2)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+# -- dropout -------------------------------------------------------------------------------
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """input / max(‖input‖_p along dim, eps)."""
+    if p == 2.0:
+        sq = (input * input).sum(dim, keepdim=True)
+        pos = sq > 0
+        norm = sq.where(pos, 1.0).sqrt().where(pos, 0.0)  # no 0/0 in the gradient at 0
+    else:
+        a = input.abs()
+        norm = a.amax(dim, keepdim=True) if p == float("inf") else \
+            (a ** p).sum(dim, keepdim=True) ** (1.0 / p)
+    return input / norm.clamp(min=eps).expand_as(input)

@@ -1,0 +1,62 @@
+"""``embedding`` (a row gather of the weight, with ``padding_idx`` and ``max_norm``) and
+``one_hot``."""
+from __future__ import annotations
+
+from typing import Optional
+
+from ... import _dtype as D
+from ...autograd.grad_mode import no_grad
+from ...ops.elementwise import where
+from ...ops.index import one_hot as _one_hot
+from ...tensor import Tensor
+
+__all__ = ["embedding", "one_hot"]
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: Optional[int] = None,
+              max_norm: Optional[float] = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` picked by the integer ``input``: ``weight[input]``.  Repeated
+    indices accumulate their gradients; rows at ``padding_idx`` get none.  ``max_norm``
+    first renormalizes (in place, like PyTorch) the looked-up rows whose norm exceeds it."""
+    if input.dtype not in (D.int64, D.int32):
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got "
+                           f"{input.type_name()} instead (while "
+                           f"checking arguments for embedding)")
+    if sparse or scale_grad_by_freq:
+        raise NotImplementedError("embedding: sparse gradients and scale_grad_by_freq are not "
+                                  "supported in minitorch")
+    n = weight.shape[0]
+    if input.numel():
+        lo, hi = int(input.min().item()), int(input.max().item())
+        if lo < 0 or hi >= n:
+            raise IndexError("index out of range in self")
+    if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx = padding_idx + n if padding_idx < 0 else padding_idx
+    if max_norm is not None:
+        _renorm_rows(weight, input, max_norm, norm_type)
+    out = weight[input.long() if input.dtype is D.int32 else input]
+    if padding_idx is not None and weight.requires_grad:
+        # the same values, but no gradient path from the padding positions
+        out = where((input == padding_idx).unsqueeze(-1), out.detach(), out)
+    return out
+
+
+def _renorm_rows(weight: Tensor, input: Tensor, max_norm: float, norm_type: float) -> None:
+    """In place, untracked: rows of ``weight`` used by ``input`` with norm > max_norm are
+    scaled to norm ``max_norm`` (PyTorch's embedding_renorm_, same 1e-7 guard)."""
+    with no_grad():
+        idx = input.reshape(-1).long()
+        w = weight.data
+        rows = w[idx]
+        norms = (rows.abs() ** norm_type).sum(1, keepdim=True) ** (1.0 / norm_type)
+        scale = (max_norm / (norms + 1e-7)).masked_fill(norms <= max_norm, 1.0)
+        w[idx] = rows * scale
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """Int64 tensor of shape (*, num_classes) with a 1 at each index of ``tensor``."""
+    return _one_hot(tensor, num_classes)
