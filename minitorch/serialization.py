@@ -43,8 +43,12 @@ import io
 import json
 import math
 import os
+import re
+import secrets
+import stat
 import struct
 import sys
+import time
 import warnings
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -216,6 +220,96 @@ def _serialize(obj) -> bytes:
     return safetensors.numpy.save(enc.arrays, metadata=metadata)
 
 
+# A save to a path writes a temporary file next to the target and renames it over the target:
+# readers see the old file or the new one, never a mix, and a failed save leaves the old file
+# intact.  Every call gets its own temporary name (two threads or processes saving to one
+# path must not share one), hidden and recognizable: ``.<name>.<pid>-<random>.tmp``.
+_TMP_RE = r"\.{name}\.(\d+)-[0-9a-f]{{12}}\.tmp"
+_STALE_AFTER_S = 600  # a temporary file this old, of a process that is gone, is debris
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True   # exists (another user's), or we cannot tell: keep its file
+    return True
+
+
+def _remove_stale_temps(directory: str, name: str) -> None:
+    """Delete the temporary files that killed saves (SIGKILL, power loss) left for ``name``:
+    those of a process that no longer runs and untouched for ``_STALE_AFTER_S`` seconds
+    (both, so that a save in flight -- even from another host or PID namespace sharing
+    the directory -- is never touched)."""
+    pat = re.compile(_TMP_RE.format(name=re.escape(name)))
+    prefix = "." + name + "."
+    now = time.time()
+    try:
+        entries = [e for e in os.scandir(directory) if e.name.startswith(prefix)]
+    except OSError:
+        return
+    for e in entries:
+        m = pat.fullmatch(e.name)
+        if m is None or int(m.group(1)) == os.getpid():
+            continue
+        try:
+            if now - e.stat(follow_symlinks=False).st_mtime < _STALE_AFTER_S \
+                    or _pid_alive(int(m.group(1))):
+                continue
+            os.unlink(e.path)
+        except OSError:
+            pass
+
+
+def _write_atomic(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a unique temporary file in the same directory:
+    fsync, then ``os.replace``.  A symlink is followed (the file it points to is replaced, as
+    ``open(path, 'wb')`` would write there); an existing file keeps its permission bits; on
+    any error, KeyboardInterrupt included, the temporary file is removed and the old file is
+    untouched."""
+    path = os.path.realpath(path)
+    directory, name = os.path.split(path)
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        mode = None
+    _remove_stale_temps(directory, name)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        tmp = os.path.join(directory, f".{name}.{os.getpid()}-{secrets.token_hex(6)}.tmp")
+        try:
+            fd = os.open(tmp, flags, 0o666)  # the umask applies, as for open(path, "wb")
+            break
+        except FileExistsError:
+            continue
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dfd = os.open(directory or ".", os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
 def save(obj, f, pickle_module=None, pickle_protocol=None,
          _use_new_zipfile_serialization=True) -> None:
     """Write ``obj`` to ``f`` (a path or a binary file object) in the safetensors format.
@@ -224,27 +318,25 @@ def save(obj, f, pickle_module=None, pickle_protocol=None,
     Python scalars (e.g. ``{'model': model.state_dict(), 'optimizer': opt.state_dict(),
     'epoch': 3}``).  Anything else (functions, custom classes) raises a TypeError that names
     where in ``obj`` it sits.  ``pickle_protocol`` is accepted and ignored.
+
+    A path is written atomically (a unique temporary file in the same directory, fsync,
+    ``os.replace``): concurrent saves to one path each write a complete file and the last
+    rename wins; a save that fails leaves the previous file as it was and no temporary file.
     """
     if pickle_module is not None:
         raise TypeError("minitorch.save never pickles; pickle_module is not supported")
     data = _serialize(obj)
     if isinstance(f, (str, os.PathLike)):
         path = os.fspath(f)
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
         if os.path.exists(path) and not os.path.isfile(path):  # /dev/null, a FIFO ...
             if os.path.isdir(path):
                 raise IsADirectoryError(21, "minitorch.save: is a directory", path)
             with open(path, "wb") as fh:
                 fh.write(data)
             return
-        tmp = f"{path}.tmp{os.getpid()}"
-        try:  # write then rename: a crash mid-write leaves any previous checkpoint intact
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        _write_atomic(path, data)
     elif hasattr(f, "write"):
         if isinstance(f, io.TextIOBase):
             raise TypeError("minitorch.save: the file must be opened in binary mode ('wb')")

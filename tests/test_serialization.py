@@ -694,3 +694,129 @@ def test_pytorch_pickle_file_gets_conversion_hint(tmp_path):
     torch.save({"w": torch.ones(2)}, path)
     with pytest.raises(ValueError, match="looks like a PyTorch torch.save\\(\\) file"):
         minitorch.load(path)
+
+
+# ---- atomic saves ------------------------------------------------------------------------------
+def _leftovers(d):
+    return sorted(n for n in os.listdir(d) if n.endswith(".tmp") or ".tmp" in n)
+
+
+def test_concurrent_saves_to_one_path_both_succeed_with_one_complete_file(tmp_path):
+    """Two threads saving to one path used to share the temporary name ``path.tmp<pid>``:
+    one truncated the other's file, and the loser's os.replace found nothing."""
+    import threading
+    p = tmp_path / "ckpt.safetensors"
+    objs = [{"w": minitorch.full((256, 256), float(i)), "id": i} for i in range(2)]
+    rounds, errors = 30, []
+    barrier = threading.Barrier(2)
+
+    def worker(i):
+        try:
+            for _ in range(rounds):
+                barrier.wait()
+                minitorch.save(objs[i], p)
+        except BaseException as e:  # noqa: BLE001 -- reported below
+            errors.append(e)
+            barrier.abort()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    out = minitorch.load(p)
+    i = out["id"]
+    assert i in (0, 1)
+    np.testing.assert_array_equal(out["w"].numpy(), objs[i]["w"].numpy())
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("where,exc", [("fsync", OSError(28, "No space left on device")),
+                                       ("write", OSError(28, "No space left on device")),
+                                       ("replace", KeyboardInterrupt())])
+def test_failed_save_leaves_old_file_intact_and_no_temp_file(tmp_path, monkeypatch, where, exc):
+    import minitorch.serialization as ser
+    p = tmp_path / "ckpt.safetensors"
+    minitorch.save({"old": minitorch.arange(5)}, p)
+    before = p.read_bytes()
+    if where == "write":  # the disk fills up half way through the data
+        real_fdopen = os.fdopen
+
+        class Half:
+            def __init__(self, f):
+                self.f = f
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *a):
+                self.f.close()
+
+            def write(self, data):
+                self.f.write(data[:len(data) // 2])
+                self.f.flush()
+                raise exc
+
+            def __getattr__(self, k):
+                return getattr(self.f, k)
+
+        monkeypatch.setattr(ser.os, "fdopen", lambda *a, **k: Half(real_fdopen(*a, **k)))
+    else:
+        def fail(*a, **k):
+            raise exc
+        monkeypatch.setattr(ser.os, where, fail)
+    with pytest.raises(type(exc)):
+        minitorch.save({"new": minitorch.ones(100_000)}, p)
+    monkeypatch.undo()
+    assert p.read_bytes() == before
+    assert list(minitorch.load(p)) == ["old"]
+    assert _leftovers(tmp_path) == []
+
+
+def test_save_keeps_permissions_and_follows_symlinks(tmp_path):
+    p = tmp_path / "private.safetensors"
+    minitorch.save({"a": minitorch.zeros(2)}, p)
+    os.chmod(p, 0o600)
+    minitorch.save({"b": minitorch.zeros(2)}, p)
+    assert (os.stat(p).st_mode & 0o777) == 0o600       # a private checkpoint stays private
+    link = tmp_path / "latest.safetensors"
+    os.symlink(p.name, link)
+    minitorch.save({"c": minitorch.zeros(2)}, link)
+    assert os.path.islink(link) and list(minitorch.load(p)) == ["c"]
+
+
+_KILLED_SAVE = """
+import os, signal, sys
+import minitorch, minitorch.serialization as ser
+def die(*a):
+    os.kill(os.getpid(), signal.SIGKILL)   # killed after writing, before the rename
+ser.os.replace = die
+minitorch.save({"new": minitorch.ones(1000)}, sys.argv[1])
+"""
+
+
+def test_killed_save_keeps_old_file_and_next_save_removes_its_temp_file(tmp_path):
+    import subprocess
+    import sys
+    import minitorch.serialization as ser
+    p = tmp_path / "ckpt.safetensors"
+    minitorch.save({"old": minitorch.arange(3)}, p)
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(
+        __file__))) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run([sys.executable, "-c", _KILLED_SAVE, str(p)], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == -9, r.stderr
+    assert list(minitorch.load(p)) == ["old"]
+    (debris,) = _leftovers(tmp_path)
+    assert debris.startswith(".ckpt.safetensors.") and debris.endswith(".tmp")
+    minitorch.save({"again": minitorch.arange(3)}, p)          # too recent: could be in flight
+    assert _leftovers(tmp_path) == [debris]
+    old = os.stat(tmp_path / debris).st_mtime - ser._STALE_AFTER_S - 1
+    os.utime(tmp_path / debris, (old, old))
+    mine = tmp_path / f".ckpt.safetensors.{os.getpid()}-0123456789ab.tmp"  # a live process's
+    mine.write_bytes(b"")
+    os.utime(mine, (old, old))
+    minitorch.save({"again": minitorch.arange(3)}, p)
+    assert _leftovers(tmp_path) == [mine.name]
+    assert list(minitorch.load(p)) == ["again"]
