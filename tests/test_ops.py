@@ -260,6 +260,12 @@ CASES = [
          out_dtype="float64"),
     Case("mlp_chain", lambda m, a, w: (a @ w).relu().sum(1).tanh(),
          lambda a, w: np.tanh(np.maximum(a @ w, 0).sum(1)), [(4, 3), (3, 5)]),
+    # relu's backward (ThresholdBackward) has no gradient for its saved output: the other
+    # branch's second-order gradient must still arrive (the engine once dropped it)
+    Case("relu_plus_square", lambda m, a: a.relu() + a * a, lambda a: np.maximum(a, 0) + a * a,
+         [(3, 4)], "away0"),
+    Case("relu_net", lambda m, a, w: (a @ w).relu() @ w.t(),
+         lambda a, w: np.maximum(a @ w, 0) @ w.T, [(4, 3), (3, 5)]),
 ]
 
 
@@ -280,7 +286,8 @@ def _inputs(case, device, dtype_np, rng, requires_grad):
 
 
 def _out(o):
-    return o if isinstance(o, minitorch.Tensor) else o[0]
+    return o if isinstance(o, minitorch.Tensor) or (torch is not None and
+                                                    isinstance(o, torch.Tensor)) else o[0]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -470,3 +477,55 @@ def test_inplace_ops(device):
     with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired "
                                            "output type Long"):
         i.add_(1.5)
+
+
+# -- higher order: every op's backward is itself differentiable (create_graph=True) --------
+# The backward formulas run through the same fast paths as user code (binary/scalar/unary
+# fast paths, ThresholdBackward for relu ...), so these cases also check that those paths
+# record a graph when the gradient is being differentiated.
+
+@pytest.mark.parametrize("case", GRAD_CASES, ids=lambda c: c.name)
+def test_gradgradcheck_float64(case, device):
+    from minitorch.autograd import gradgradcheck
+    rng = np.random.default_rng(5)
+    mts, _ = _inputs(case, device, np.float64, rng, True)
+    outs = case.fn(minitorch, *mts)
+    v = minitorch.tensor(rng.standard_normal(_out(outs).shape), device=device,
+                         requires_grad=True)
+    assert gradgradcheck(lambda *ts: _out(case.fn(minitorch, *ts)), mts, (v,), eps=1e-6,
+                         atol=1e-5, rtol=1e-3)
+
+
+@pytest.mark.parametrize("case", GRAD_CASES, ids=lambda c: c.name)
+def test_gradient_penalty_matches_torch(case, device):
+    """d/dx of |dL/dx|² (a gradient penalty) and the double backward of sum(dL/dx): the
+    second-order gradients of every input equal PyTorch's (None exactly where PyTorch's is)."""
+    if torch is None:
+        pytest.skip("torch not importable")
+    rng = np.random.default_rng(6)
+    mts, arrs = _inputs(case, device, np.float64, rng, True)
+    tts = [torch.tensor(a) if k in case.int_inputs else
+           torch.tensor(a, dtype=torch.float64, requires_grad=True) for k, a in enumerate(arrs)]
+    g = np.random.default_rng(7).standard_normal(tuple(_out(case.fn(torch, *tts)).shape))
+    for penalty in (lambda gs: sum((x * x).sum() for x in gs),
+                    lambda gs: sum(x.sum() for x in gs)):
+        got = []
+        for mod, ins, gout in ((minitorch, mts, minitorch.tensor(g, device=device)),
+                               (torch, tts, torch.tensor(g))):
+            diff = [t for t in ins if t.requires_grad]
+            first = mod.autograd.grad(_out(case.fn(mod, *ins)), diff, gout, create_graph=True,
+                                      allow_unused=True)
+            used = [f for f in first if f is not None and f.requires_grad]
+            if not used:
+                got.append([None] * len(diff))
+                continue
+            second = mod.autograd.grad(penalty(used), diff, allow_unused=True)
+            got.append([None if s is None else np.asarray(s.detach().cpu().numpy(force=True))
+                        for s in second])
+        for mine, ref in zip(*got):
+            if ref is None:
+                # PyTorch has no second-order path: ours is absent or zero
+                assert mine is None or not np.any(mine), mine
+                continue
+            assert mine is not None, "second-order gradient lost (None where PyTorch has one)"
+            np.testing.assert_allclose(mine, ref, rtol=1e-9, atol=1e-11)

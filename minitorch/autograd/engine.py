@@ -106,11 +106,22 @@ def _discover(roots, targets: Optional[set]):
     return deps, useful
 
 
-def _zeros_for(meta, like: Tensor) -> Tensor:
+def _zeros_for(meta, device) -> Tensor:
     shape, npdt = meta
-    from .._dtype import _BY_NP
-    return _make(like._device._be.full(shape, 0, _BY_NP[npdt]), like._device, False, None, 0,
-                 None)
+    return _make(device._be.full(shape, 0, _BY_NP[npdt]), device, False, None, 0, None)
+
+
+def _materialize(node, grads) -> list:
+    """Zeros for the missing gradients of a node's outputs (PyTorch's materialize_grads:
+    a user backward is called with zeros, never None, unless it opted out)."""
+    meta = node._out_meta  # an entry is None for a non-tensor output: its gradient stays None
+    if meta is None:
+        return grads
+    dev = node.__dict__.get("_out_device")
+    if dev is None:
+        dev = _any(grads)._device
+    return [g if g is not None or meta[i] is None else _zeros_for(meta[i], dev)
+            for i, g in enumerate(grads)]
 
 
 def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
@@ -171,10 +182,14 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
     try:
         while ready:
             node = ready.pop()
-            grads = buffers.pop(node)
+            grads = buffers.pop(node, None)
+            if grads is None:  # every edge into this node carried None (see below)
+                grads = [None] * node._n_outputs
             if node._pre_hooks:
                 _run_pre_hooks(node, grads)
             if isinstance(node, AccumulateGrad):
+                if grads[0] is None:
+                    continue
                 if accumulate:
                     if inputs is None or (node, 0) in capture:
                         _accumulate(node.variable, grads[0], create_graph, protected)
@@ -194,27 +209,34 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
             if targets is not None and not any(
                     nx is not None and nx in useful for nx, _ in node.next_functions):
                 continue  # nothing below this node is wanted
-            if node.materialize_grads and None in grads:
-                meta = node._out_meta  # None for a non-tensor output: its gradient stays None
-                grads = [g if g is not None or meta[i] is None else
-                         _zeros_for(meta[i], _any(grads)) for i, g in enumerate(grads)]
-            in_grads = _call(node, grads)
+            if node._builtin and not any(g is not None for g in grads):
+                # nothing flows in: a built-in backward would return None for every input,
+                # so skip it -- but the node still counts as run, so that the nodes below it
+                # (which may get gradients through other paths) become ready
+                in_grads = (None,) * len(node.next_functions)
+                if node._post_hooks:
+                    for h in node._post_hooks:
+                        r = h(in_grads, tuple(grads))
+                        if r is not None:
+                            in_grads = tuple(r)
+            else:
+                if node.materialize_grads and None in grads:
+                    grads = _materialize(node, grads)
+                in_grads = _call(node, grads)
             if not retain_graph:
                 node._release()
             for (nxt, nr), g in zip(node.next_functions, in_grads):
                 if nxt is None or (useful is not None and nxt not in useful):
                     continue
-                key = nxt
                 if g is not None:
-                    buf = buffers.get(key)
+                    buf = buffers.get(nxt)
                     if buf is None:
-                        buf = buffers[key] = [None] * nxt._n_outputs
+                        buf = buffers[nxt] = [None] * nxt._n_outputs
                     buf[nr] = g if buf[nr] is None else buf[nr] + g
-                left = deps[key] - 1
-                deps[key] = left
-                if left == 0:
-                    if key in buffers:
-                        ready.append(nxt)
+                left = deps[nxt] - 1
+                deps[nxt] = left
+                if left == 0:  # ready even with no gradient: its children wait on it
+                    ready.append(nxt)
     finally:
         _state.grad = prev_grad
         _create_graph_stack.pop()
@@ -244,10 +266,9 @@ def _run_pre_hooks(node, grads) -> None:
         return
     for nr in range(len(grads)):
         for h in list(hooks.get(nr, ())):
-            if grads[nr] is None:
-                continue
             if getattr(h, "_retain_grad", False):
                 continue
+            # as in PyTorch, a tensor hook also sees a missing gradient (None)
             r = h(grads[nr])
             if r is not None:
                 grads[nr] = r

@@ -319,6 +319,12 @@ class Function:
                                      else None for a in args)
                 ctx.next_functions = tuple(edges)
                 _record(ctx, outs)
+                # what the engine zero-fills a missing output gradient with (materialize_grads)
+                if isinstance(outs, Tensor):
+                    ctx._out_meta = [(outs._data.shape, outs._data.dtype)]
+                ctx._out_device = next((o._device for o in (outs if type(outs) is tuple
+                                                            else (outs,))
+                                        if isinstance(o, Tensor)), None)
                 if dirty:
                     _rebase_dirty(outs, dirty)
             if _hooks:

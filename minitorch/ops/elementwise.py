@@ -602,7 +602,16 @@ class ThresholdBackward(Function):
     @staticmethod
     def backward(ctx, gg):
         (out,) = ctx.saved_tensors
-        return ThresholdBackward.apply(gg, out), None
+        # d/d(out) is zero almost everywhere: a zero gradient (PyTorch's ZeroTensor), not
+        # None, so that a third-order pass still reaches the relu's input
+        gout = _zeros_like(out) if ctx.needs_input_grad[1] else None
+        return ThresholdBackward.apply(gg, out), gout
+
+
+def _zeros_like(t: Tensor) -> Tensor:
+    d = t._data
+    return _make(t._device._be.full(d.shape, 0, D._BY_NP[d.dtype]), t._device, False, None, 0,
+                 None)
 
 
 def _sigmoid_backward(g, y):
