@@ -26,6 +26,7 @@ from itertools import chain
 from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 
 from .. import _dtype as D
+from .._tracing import host_counter
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..creation import tensor
 from ..ops.inplace import _bump
@@ -278,9 +279,10 @@ def _step_tensor() -> Tensor:
 
 
 def _advance(step_t: Tensor) -> float:
-    """``step += 1`` in place; returns the new count as a Python float."""
+    """``step += 1`` in place; returns the new count as a Python float (traced, the graph
+    increments and reads the counter on every call: ``_tracing.host_counter``)."""
     step_t._data += 1
-    return float(step_t._data)
+    return host_counter(step_t)
 
 
 def _tensor_like(array, p: Tensor) -> Tensor:
