@@ -161,6 +161,7 @@ template <typename T> __device__ inline T min_nan(T a, T b) { return (a < b || i
     __device__ inline float name(float x) { return ffun(x); }          \
     __device__ inline double name(double x) { return dfun(x); }
 MT_MATH1(m_exp, expf, exp)
+MT_MATH1(m_expm1, expm1f, expm1)
 MT_MATH1(m_log, logf, log)
 MT_MATH1(m_log1p, log1pf, log1p)
 MT_MATH1(m_sqrt, sqrtf, sqrt)

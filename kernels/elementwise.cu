@@ -2,10 +2,11 @@
 // fill and arange.
 //
 // What it computes
-//   unary:  y = f(x) for the 19 ops of base.UNARY_OPS (NumPy semantics: round is half to
+//   unary:  y = f(x) for the 20 ops of base.UNARY_OPS (NumPy semantics: round is half to
 //           even, sigmoid is the stable two-sided form, relu/maximum/minimum propagate NaN).
-//   binary: out = a (op) b for the 18 ops of base.BINARY_OPS; one side may be a scalar;
-//           floor_divide/remainder follow the sign of the divisor (Python/NumPy).
+//   binary: out = a (op) b for the 19 ops of base.BINARY_OPS; one side may be a scalar;
+//           floor_divide/remainder follow the sign of the divisor (Python/NumPy), fmod the
+//           sign of the dividend (C).
 //   where:  out = cond ? a : b, either branch may be a scalar.
 //   fill, arange: initialize a buffer.
 //   (Casts are copies with a conversion: copy_contig / copy_strided in copy.cu.)
@@ -35,13 +36,13 @@ enum UnaryOp {
     UOP_NEG = 0, UOP_EXP = 1, UOP_LOG = 2, UOP_LOG1P = 3, UOP_SQRT = 4, UOP_RSQRT = 5,
     UOP_ABS = 6, UOP_SIGN = 7, UOP_SIN = 8, UOP_COS = 9, UOP_TANH = 10, UOP_SIGMOID = 11,
     UOP_RELU = 12, UOP_FLOOR = 13, UOP_CEIL = 14, UOP_ROUND = 15, UOP_LOGICAL_NOT = 16,
-    UOP_BITWISE_NOT = 17, UOP_ISNAN = 18
+    UOP_BITWISE_NOT = 17, UOP_ISNAN = 18, UOP_EXPM1 = 19
 };
 enum BinaryOp {
     BOP_ADD = 0, BOP_SUB = 1, BOP_MUL = 2, BOP_DIV = 3, BOP_POW = 4, BOP_MAXIMUM = 5,
     BOP_MINIMUM = 6, BOP_FLOOR_DIVIDE = 7, BOP_REMAINDER = 8, BOP_EQ = 9, BOP_NE = 10,
     BOP_LT = 11, BOP_LE = 12, BOP_GT = 13, BOP_GE = 14, BOP_BITWISE_AND = 15,
-    BOP_BITWISE_OR = 16, BOP_BITWISE_XOR = 17
+    BOP_BITWISE_OR = 16, BOP_BITWISE_XOR = 17, BOP_FMOD = 18
 };
 
 // result type: bool for logical_not / isnan / comparisons, else the input type
@@ -89,6 +90,7 @@ __device__ inline typename UnaryOut<OP, T>::type unary_apply(T x) {
     else if constexpr (OP == UOP_BITWISE_NOT) {
         if constexpr (sizeof(T) == 1) return !x; else return ~x;        // bool: logical not
     } else if constexpr (OP == UOP_ISNAN) return is_nan(x);
+    else if constexpr (OP == UOP_EXPM1) return m_expm1(x);     // exact near 0, unlike exp - 1
 }
 
 // Python/NumPy floor division and modulo for floats (NumPy's npy_divmod, step for step)
@@ -123,6 +125,12 @@ template <typename T> __device__ inline T int_floor_divide(T a, T b) {
     T q = a / b;
     if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1;
     return q;
+}
+// C's fmod for integers: the remainder of the truncating division (sign of the dividend);
+// x % 0 gives 0 (the Tensor layer raises first) and MIN % -1 gives 0 instead of trapping
+template <typename T> __device__ inline T int_fmod(T a, T b) {
+    if (b == 0 || b == -1) return 0;
+    return a % b;
 }
 template <typename T> __device__ inline T int_remainder(T a, T b) {
     if (b == 0 || b == -1) return 0;
@@ -166,6 +174,8 @@ __device__ inline typename BinaryOut<OP, T>::type binary_apply(T a, T b) {
         if constexpr (F) return float_floor_divide(a, b); else return int_floor_divide(a, b);
     } else if constexpr (OP == BOP_REMAINDER) {
         if constexpr (F) return float_remainder(a, b); else return int_remainder(a, b);
+    } else if constexpr (OP == BOP_FMOD) {
+        if constexpr (F) return m_fmod(a, b); else return int_fmod(a, b);
     } else if constexpr (OP == BOP_EQ) return a == b;
     else if constexpr (OP == BOP_NE) return a != b;
     else if constexpr (OP == BOP_LT) return a < b;

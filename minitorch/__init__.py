@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 
 # functional forms of Tensor methods: minitorch.exp(x) is Tensor.exp(x)
 _METHOD_FUNCTIONS = (
-    "add sub subtract mul multiply div divide true_divide pow floor_divide remainder maximum "
+    "add sub subtract mul multiply div divide true_divide pow floor_divide remainder fmod maximum "
     "minimum eq ne lt le gt ge greater less logical_not logical_and logical_or logical_xor "
     "bitwise_and bitwise_or bitwise_xor bitwise_not neg negative exp log log1p log2 log10 exp2 "
     "expm1 sqrt rsqrt abs absolute sign sin cos tan tanh sigmoid relu floor ceil round square "

@@ -152,7 +152,7 @@ def _binview(kind):
 
 
 # NumPy computes these for bools in int8, a dtype minitorch does not have: refused here
-_BOOL_INT8 = {"pow", "floor_divide", "remainder"}
+_BOOL_INT8 = {"pow", "floor_divide", "remainder", "fmod"}
 
 
 def _bool_int8(kb, op, dt) -> bool:
@@ -166,7 +166,7 @@ def _bool_int8(kb, op, dt) -> bool:
 
 def _operand(shape, dt, rng, op):
     a = _rand(shape, dt, rng)
-    if op in ("floor_divide", "remainder", "pow") and np.dtype(dt).kind in "iu":
+    if op in ("floor_divide", "remainder", "fmod", "pow") and np.dtype(dt).kind in "iu":
         a = np.where(a == 0, 3, a).astype(dt)   # integer x // 0 raises in the Tensor layer
         if op == "pow":
             a = np.abs(a).astype(dt) % 5

@@ -144,3 +144,74 @@ def test_gradient_penalty_relu_net(device):
     assert m1 is not None
     _close(m1, t1, rtol=1e-5)
     _close(m2, t2, rtol=1e-5)
+
+
+# ---------------------------------------------------------------------------------------
+# 3. expm1 / log1p accurate near 0; fmod with C semantics
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+@pytest.mark.parametrize("op", ["expm1", "log1p"])
+def test_expm1_log1p_accurate_near_zero(device, dt, op):
+    vals = [1e-8, -1e-10, 1e-30, 0.0, 1e-3, -0.5, 3.0]
+
+    def run(m, dev):
+        x = m.tensor(vals, dtype=getattr(m, dt), device=dev, requires_grad=True)
+        y = getattr(x, op)()
+        y.backward(m.ones_like(y))
+        return y, x.grad, getattr(m, op)(m.tensor([1, 2], device=dev))
+    (y, g, i), (ty, tg, ti) = _both(run, device)
+    _close(y, ty, rtol=1e-6 if dt == "float32" else 1e-14, atol=0)
+    _close(g, tg, rtol=1e-6)
+    _close(i, ti)
+
+
+def test_expm1_inplace_and_function(device):
+    x = minitorch.tensor([1e-8, 1.0], device=device)
+    assert minitorch.expm1(x).tolist() == x.expm1().tolist()
+    x.expm1_()
+    np.testing.assert_allclose(x.tolist(), np.expm1([1e-8, 1.0]).astype(np.float32), rtol=1e-7)
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64", "int32", "int64"])
+def test_fmod_matches_torch(device, dt):
+    if dt.startswith("float"):
+        a = [-3.0, 3.0, -0.0, 5.5, -5.5, 7.0, float("inf"), 2.0]
+        b = [2.0, -2.0, 1.0, 0.0, 2.5, float("inf"), 3.0, -0.75]
+    else:
+        a = [-7, 7, -7, 7, 0, 9]
+        b = [3, 3, -3, -3, 5, 4]
+
+    def run(m, dev):
+        x = m.tensor(a, dtype=getattr(m, dt), device=dev)
+        y = m.tensor(b, dtype=getattr(m, dt), device=dev)
+        return (m.fmod(x, y), x.fmod(3), x.fmod(2.5), x.fmod(-2), x.fmod(y[:1]),
+                x.clone().fmod_(y))
+    for mine, ref in zip(*_both(run, device)):
+        _close(mine, ref, rtol=1e-6, atol=1e-6)
+
+
+def test_fmod_gradient_matches_torch(device):
+    def run(m, dev):
+        x = m.tensor([5.5, -3.2, 0.3, -7.0], dtype=m.float64, device=dev, requires_grad=True)
+        y = m.tensor([2.0, 1.5, -0.2, 2.5], dtype=m.float64, device=dev, requires_grad=True)
+        (m.fmod(x, y) * m.tensor([1.0, 2.0, 3.0, 4.0], dtype=m.float64, device=dev)).sum() \
+            .backward()
+        z = m.tensor([5.5, -3.2], device=dev, requires_grad=True)
+        z.fmod(2.0).sum().backward()
+        return x.grad, y.grad, z.grad
+    for mine, ref in zip(*_both(run, device)):
+        _close(mine, ref)
+
+
+def test_fmod_errors_like_torch(device):
+    for m, dev in ((minitorch, device), (torch, "cpu")):
+        i = m.tensor([-7, 7], device=dev)
+        with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+            m.fmod(i, 0)
+        with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+            m.fmod(i, m.tensor([0, 1], device=dev))
+        with pytest.raises(NotImplementedError, match="fmod.*Bool"):
+            m.fmod(m.tensor([True], device=dev), m.tensor([True], device=dev))
+        with pytest.raises(TypeError, match="fmod"):
+            m.fmod(3, m.tensor([2.0], device=dev))

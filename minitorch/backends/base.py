@@ -20,11 +20,13 @@ UNARY_OPS = {
     "tanh": "tanh x", "sigmoid": "1/(1+e**-x)", "relu": "max(x, 0)", "floor": "floor x",
     "ceil": "ceil x", "round": "round half to even", "logical_not": "not x (bool result)",
     "bitwise_not": "~x (ints and bools)", "isnan": "x != x (bool result)",
+    "expm1": "e**x - 1, accurate near 0",
 }
 BINARY_OPS = {
     "add": "a+b", "sub": "a-b", "mul": "a*b", "div": "a/b (floats)", "pow": "a**b",
     "maximum": "max(a,b), NaN propagates", "minimum": "min(a,b), NaN propagates",
     "floor_divide": "floor(a/b)", "remainder": "a - floor(a/b)*b (sign of b)",
+    "fmod": "a - trunc(a/b)*b (C fmod: sign of a)",
     "eq": "a==b", "ne": "a!=b", "lt": "a<b", "le": "a<=b", "gt": "a>b", "ge": "a>=b",
     "bitwise_and": "a&b", "bitwise_or": "a|b", "bitwise_xor": "a^b",
 }

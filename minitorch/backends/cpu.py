@@ -16,12 +16,12 @@ _UNARY = {
     "neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p, "sqrt": np.sqrt,
     "abs": np.abs, "sign": np.sign, "sin": np.sin, "cos": np.cos, "tanh": np.tanh,
     "floor": np.floor, "ceil": np.ceil, "round": np.round, "logical_not": np.logical_not,
-    "bitwise_not": np.invert, "isnan": np.isnan,
+    "bitwise_not": np.invert, "isnan": np.isnan, "expm1": np.expm1,
 }
 _BINARY = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
     "pow": np.power, "maximum": np.maximum, "minimum": np.minimum,
-    "floor_divide": np.floor_divide, "remainder": np.remainder,
+    "floor_divide": np.floor_divide, "remainder": np.remainder, "fmod": np.fmod,
     "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
     "gt": np.greater, "ge": np.greater_equal, "bitwise_and": np.bitwise_and,
     "bitwise_or": np.bitwise_or, "bitwise_xor": np.bitwise_xor,

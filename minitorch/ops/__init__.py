@@ -36,7 +36,7 @@ def install(Tensor) -> None:  # noqa: C901 - a flat table is the clearest form
         "add": E.add, "sub": E.sub, "subtract": E.sub, "mul": E.binary_mul,
         "multiply": E.binary_mul,
         "div": E.div, "divide": E.div, "true_divide": E.binary_div, "pow": E.pow,
-        "floor_divide": E.floor_divide, "remainder": E.remainder, "fmod": None,
+        "floor_divide": E.floor_divide, "remainder": E.remainder, "fmod": E.fmod,
         "maximum": E.maximum, "minimum": E.minimum, "eq": E.eq, "ne": E.ne, "lt": E.lt,
         "le": E.le, "gt": E.gt, "ge": E.ge, "greater": E.gt, "less": E.lt,
         "logical_not": E.logical_not, "logical_and": lambda a, b: a.bool() & b.bool(),
@@ -53,7 +53,7 @@ def install(Tensor) -> None:  # noqa: C901 - a flat table is the clearest form
             cond, self, other),
         "exp2": lambda self: 2.0 ** self, "log2": lambda self: E.log(self) / 0.6931471805599453,
         "log10": lambda self: E.log(self) / 2.302585092994046,
-        "reciprocal": lambda self: 1.0 / self, "expm1": lambda self: E.exp(self) - 1,
+        "reciprocal": lambda self: 1.0 / self, "expm1": E.expm1,
         "tan": lambda self: E.sin(self) / E.cos(self),
         # reductions
         "sum": R.sum, "mean": R.mean, "prod": R.prod, "max": R.max, "min": R.min,
@@ -98,9 +98,10 @@ def install(Tensor) -> None:  # noqa: C901 - a flat table is the clearest form
     # in-place twins: add_ sub_ mul_ div_ pow_ clamp_ ... and the augmented operators
     for name in ("add", "sub", "mul", "div", "pow", "clamp", "clip", "neg", "exp", "log",
                  "sqrt", "abs", "sigmoid", "tanh", "relu", "masked_fill", "floor", "ceil",
-                 "round", "sign", "sin", "cos", "rsqrt", "log1p", "remainder", "floor_divide",
-                 "maximum", "minimum", "square", "reciprocal", "scatter_add", "tril", "triu",
-                 "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not"):
+                 "round", "sign", "sin", "cos", "rsqrt", "log1p", "expm1", "remainder", "fmod",
+                 "floor_divide", "maximum", "minimum", "square", "reciprocal", "scatter_add",
+                 "tril", "triu", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor",
+                 "bitwise_not"):
         setattr(Tensor, name + "_", P.inplace(getattr(Tensor, name)))
     for op in ("add", "sub", "mul", "div"):  # no-temporary path for updates
         setattr(Tensor, op + "_", P.binary_inplace(op, getattr(Tensor, op + "_")))

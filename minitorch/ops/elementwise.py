@@ -316,6 +316,28 @@ class Remainder(_IntDivision):
         return ctx.a_grad(g), gb
 
 
+class Fmod(_IntDivision):
+    """C's fmod: the remainder of the truncating division, with the sign of the dividend."""
+    op = "fmod"
+    _saves = True
+
+    @staticmethod
+    def _save(ctx, a, b):
+        at, bt = isinstance(a, Tensor), isinstance(b, Tensor)
+        nig = ctx.needs_input_grad
+        ctx.save_for_backward(a if at and nig[1] else None, b if bt and nig[1] else None)
+        ctx.scalars = (None if at else a, None if bt else b)
+
+    @staticmethod
+    def backward(ctx, g):
+        gb = None
+        if ctx.needs_input_grad[1]:  # PyTorch: -grad * self.div(other, rounding_mode="trunc")
+            a, b = ctx.saved_tensors
+            gb = ctx.b_grad(-g * div(a if a is not None else ctx.scalars[0], b,
+                                     rounding_mode="trunc"))
+        return ctx.a_grad(g), gb
+
+
 class FloorDivide(_IntDivision):
     op = "floor_divide"
 
@@ -346,7 +368,7 @@ def _b_grad(ctx, g):
     return _grad_for(g, ctx._in[1])
 
 
-for _cls in (Add, Sub, Mul, Div, Pow, Maximum, Minimum, Remainder, FloorDivide):
+for _cls in (Add, Sub, Mul, Div, Pow, Maximum, Minimum, Remainder, Fmod, FloorDivide):
     _cls._backward_cls.a_grad = _a_grad
     _cls._backward_cls.b_grad = _b_grad
 
@@ -467,6 +489,19 @@ maximum = _binary_fn(Maximum, "maximum")
 minimum = _binary_fn(Minimum, "minimum")
 remainder = _binary_fn(Remainder, "remainder")
 floor_divide = _binary_fn(FloorDivide, "floor_divide")
+_fmod = _binary_fn(Fmod, "fmod")
+
+
+def fmod(input, other):
+    """C's fmod (``torch.fmod``): ``input - trunc(input / other) * other``, the sign of
+    ``input``; integer division by zero raises."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"fmod(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    if isinstance(other, (Tensor, Number, np.bool_, np.number)) and \
+            D.result_type(input, other) is D.bool:
+        raise NotImplementedError('"fmod_cpu" not implemented for \'Bool\'')
+    return _fmod(input, other)
 eq = _binary_fn(_CMP["eq"], "eq")
 ne = _binary_fn(_CMP["ne"], "ne")
 lt = _binary_fn(_CMP["lt"], "lt")
@@ -566,6 +601,7 @@ def _saved(ctx):
 
 Neg = _unary("neg", lambda ctx, g: -g, to_float=False)
 Exp = _unary("exp", lambda ctx, g: g * _saved(ctx), save_output=True)
+Expm1 = _unary("expm1", lambda ctx, g: g * (_saved(ctx) + 1), save_output=True)
 Log = _unary("log", lambda ctx, g: g / _saved(ctx), saves_input=True)
 Log1p = _unary("log1p", lambda ctx, g: g / (_saved(ctx) + 1), saves_input=True)
 Sqrt = _unary("sqrt", lambda ctx, g: g / (2 * _saved(ctx)), save_output=True)
@@ -635,6 +671,7 @@ def _unary_fn(cls, name):
 
 neg = _unary_fn(Neg, "neg")
 exp = _unary_fn(Exp, "exp")
+expm1 = _unary_fn(Expm1, "expm1")
 log = _unary_fn(Log, "log")
 log1p = _unary_fn(Log1p, "log1p")
 sqrt = _unary_fn(Sqrt, "sqrt")

@@ -38,12 +38,14 @@ def op_codes(filename: str, prefix: str) -> dict:
 
 # which dtypes each op is instantiated for (others are refused or cast on the host, as NumPy
 # would: TypeError for ``bool - bool``, ``float & float`` ...)
-_UNARY_FLOAT_ONLY = ("exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid")
+_UNARY_FLOAT_ONLY = ("exp", "expm1", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh",
+                     "sigmoid")
 _UNARY_DTYPES = {op: FLOAT_C for op in _UNARY_FLOAT_ONLY}
 _UNARY_DTYPES.update({"neg": FLOAT_C + INT_C, "sign": FLOAT_C + INT_C,
                       "bitwise_not": INT_C + ("bool",)})
 _BINARY_DTYPES = {"sub": FLOAT_C + INT_C, "div": FLOAT_C, "pow": FLOAT_C + INT_C,
                   "floor_divide": FLOAT_C + INT_C, "remainder": FLOAT_C + INT_C,
+                  "fmod": FLOAT_C + INT_C,
                   "bitwise_and": INT_C + ("bool",), "bitwise_or": INT_C + ("bool",),
                   "bitwise_xor": INT_C + ("bool",)}
 
