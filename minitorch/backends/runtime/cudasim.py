@@ -10,7 +10,9 @@ A kernel file is compiled with the host C++ compiler in three steps (docs/cudasi
    ``cudasim::Entry<&kernel>`` unpacks the argument slots by the kernel's own parameter
    types (C++ deduces them: nothing is parsed by hand) and runs the grid as fibers;
 3. compile the result into a shared library, cached on disk by the hash of the source, its
-   includes, the shim, the options and the compiler, and load it with ctypes.
+   includes, the shim, the options and the compiler (``cache.py``: a manifest beside each
+   library is checked before it is loaded, and the library must report the build key it was
+   compiled with, or it is rebuilt), and load it with ctypes.
 
 Launches check every argument against the kernel's signature (array dtypes against pointer
 types, NumPy scalar types against scalar parameter types): mistakes that a GPU would turn
@@ -24,7 +26,6 @@ default ``~/.cache/minitorch``), ``CXX`` (compiler, default g++ then c++ then cl
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import os
 import re
 import shutil
@@ -36,6 +37,7 @@ import time
 
 import numpy as np
 
+from . import cache as _cache
 from .base import (C_NAMES, KERNELS_DIR, SCALAR_TYPES, KernelFunction, KernelModule, Runtime,
                       _log, compile_error, debug_level, display_name, kernel_path, scalar_code,
                       source_hash)
@@ -44,12 +46,12 @@ __all__ = ["CudasimRuntime", "find_compiler", "unavailable_reason", "stats"]
 
 SHIM_DIR = os.path.join(KERNELS_DIR, "cudasim")
 SHIM = os.path.join(SHIM_DIR, "cudasim.h")
-_GEN_VERSION = "cudasim-3"  # bump when the generated code or flags change
+_GEN_VERSION = "cudasim-4"  # bump when the generated code or flags change
 _CFLAGS = ("-O2", "-fPIC", "-shared", "-fvisibility=hidden", "-fno-strict-aliasing")
 _ASAN_CFLAGS = ("-O1", "-g", "-fPIC", "-shared", "-fvisibility=hidden", "-fno-strict-aliasing",
                 "-fsanitize=address", "-fno-omit-frame-pointer")
 
-stats = {"compiled": 0, "disk_hits": 0, "memory_hits": 0}
+stats = {"compiled": 0, "disk_hits": 0, "memory_hits": 0, "rejected": 0}
 _MODULES: dict = {}            # cache key -> CudasimModule (one compile/load per process)
 _MODULES_LOCK = threading.Lock()
 _LAUNCH_LOCK = threading.Lock()  # the simulator's scheduler state is global per library
@@ -80,9 +82,8 @@ def _asan_loaded() -> bool:
 
 
 def _cache_root() -> str:
-    root = os.environ.get("MINITORCH_CACHE") or os.path.join(os.path.expanduser("~"), ".cache",
-                                                             "minitorch")
-    return os.path.join(root, "cudasim")
+    """``$MINITORCH_CACHE/cudasim`` (default ``~/.cache/minitorch/cudasim``), created 0700."""
+    return _cache.cache_dir("cudasim")
 
 
 # ---- step 2: find kernels, rewrite markers, generate launchers --------------------------------
@@ -225,8 +226,9 @@ def _c_string(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def launcher_section(entries) -> str:
-    """C++ appended to the preprocessed kernel file: the kernel table and the C API."""
+def launcher_section(entries, build_key: str = "") -> str:
+    """C++ appended to the preprocessed kernel file: the kernel table and the C API (which
+    includes ``cudasim_build_key()``: the cache key the library was built for)."""
     lines = ['# 1 "<cudasim launchers>"']
     lines.append("static const ::cudasim::KernelEntry cudasim_table_[] = {")
     for name, expr in entries:
@@ -241,6 +243,7 @@ def launcher_section(entries) -> str:
         + api + "const char* cudasim_kernel_signature(int i) { return "
         "cudasim_table_[i].signature(); }"
         + api + "const char* cudasim_last_error() { return ::cudasim::g_error; }"
+        + api + f"const char* cudasim_build_key() {{ return {_c_string(build_key)}; }}"
         + api + "int cudasim_launch(int i, const unsigned long long* args, unsigned gx, "
         "unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, "
         "unsigned long long shm, unsigned long long seed, int ordered) {\n"
@@ -411,12 +414,25 @@ _NP_NAME = {"i4": "int32", "i8": "int64", "u4": "uint32", "u8": "uint64", "f4": 
             "u2": "uint16"}
 
 
+class _NotThisBuild(Exception):
+    """The library that was loaded is not the build that was asked for."""
+
+
 class CudasimModule(KernelModule):
-    def __init__(self, runtime, filename, lib_path):
+    def __init__(self, runtime, filename, lib_path, build_key=None):
         super().__init__(runtime, filename)
         self.path = lib_path
         lib = ctypes.CDLL(lib_path)
         self._lib = lib
+        if build_key is not None:
+            try:
+                f = lib.cudasim_build_key
+            except AttributeError:
+                raise _NotThisBuild("not a cudasim library (no cudasim_build_key)") from None
+            f.restype = ctypes.c_char_p
+            got = (f() or b"").decode(errors="replace")
+            if got != build_key:
+                raise _NotThisBuild(f"built for key {got[:16]!r}..., not {build_key[:16]!r}...")
         lib.cudasim_num_kernels.restype = ctypes.c_int
         lib.cudasim_kernel_name.restype = ctypes.c_char_p
         lib.cudasim_kernel_name.argtypes = [ctypes.c_int]
@@ -468,8 +484,6 @@ class CudasimRuntime(Runtime):
                 "ASAN_OPTIONS=detect_leaks=0")
         self.cache_dir = cache_dir
         self.seed = os.environ.get("MINITORCH_CUDASIM_SEED", "0") if seed is None else seed
-        st = os.stat(self.cxx)
-        self._cxx_id = f"{os.path.realpath(self.cxx)}:{st.st_size}:{int(st.st_mtime)}"
 
     @property
     def seed(self):
@@ -497,11 +511,9 @@ class CudasimRuntime(Runtime):
         inc = [SHIM_DIR, os.path.dirname(path), KERNELS_DIR] + [o[2:] for o in pp
                                                                   if o.startswith("-I")]
         flags = _ASAN_CFLAGS if self.asan else _CFLAGS
-        h = hashlib.sha256()
-        for part in (_GEN_VERSION, self._cxx_id, std, repr(flags), repr(pp),
-                     repr(name_expressions), source_hash(path, inc), source_hash(SHIM)):
-            h.update(part.encode() + b"\0")
-        key = h.hexdigest()
+        desc = "\0".join((_GEN_VERSION, std, repr(pp), repr(name_expressions),
+                           source_hash(path, inc), source_hash(SHIM)))
+        key = _cache.cache_key(desc, flags, self.cxx)
         mod = _MODULES.get(key)
         if mod is not None:
             stats["memory_hits"] += 1
@@ -512,22 +524,58 @@ class CudasimRuntime(Runtime):
                 if debug_level() >= 2:
                     with open(path) as f:
                         _log(f"cudasim: source of {filename}\n{f.read()}")
-                mod = self._build(path, filename, key, name_expressions, pp, std, flags)
+                mod = self._load(path, filename, desc, key, name_expressions, pp, std, flags)
                 _MODULES[key] = mod
         return mod
 
-    def _build(self, path, filename, key, name_expressions, pp, std, flags):
-        cache = self.cache_dir or _cache_root()
+    def _load(self, path, filename, desc, key, name_expressions, pp, std, flags):
+        """Load the module from the disk cache, building it when there is no sound entry
+        (cache.build_cached verifies the entry before anything is loaded); a library that
+        then reports another build key than ``key`` is rebuilt."""
+        directory = self.cache_dir or _cache_root()
         base = re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0])
-        so = os.path.join(cache, f"{base}-{key[:20]}{'-asan' if self.asan else ''}.so")
-        if os.path.isfile(so):
-            stats["disk_hits"] += 1
-            if debug_level():
-                _log(f"cudasim: {filename}: loaded {so}")
-            return CudasimModule(self, filename, so)
-        t0 = time.perf_counter()
-        os.makedirs(cache, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=cache, prefix=".build-") as tmp:
+        name = base + ("-asan" if self.asan else "")
+        built = []
+
+        def build(out):
+            built.append(out)
+            self._build(path, filename, key, name_expressions, pp, std, flags, out)
+
+        why, loaded = None, []
+        for attempt in range(3):
+            t0 = time.perf_counter()
+            rejected = _cache.stats["rejected"]
+            so = _cache.build_cached(desc, flags, build, name=name, compiler=self.cxx,
+                                     directory=directory, rebuild=why is not None,
+                                     avoid=loaded)
+            if why is None:  # entries rejected before loading (a rebuild counts below)
+                stats["rejected"] += _cache.stats["rejected"] - rejected
+            loaded.append(so)
+            try:
+                mod = CudasimModule(self, filename, so, build_key=key)
+            except (OSError, _NotThisBuild) as e:  # unloadable, or a forged cache entry
+                why = f"{so}: {e}"
+                stats["rejected"] += 1
+                if debug_level():
+                    _log(f"cudasim: {filename}: rejected {why}; rebuilding")
+                continue
+            if built:
+                stats["compiled"] += 1
+                if debug_level():
+                    _log(f"cudasim: compiled {filename} ({len(mod.kernel_names)} kernels) in "
+                         f"{time.perf_counter() - t0:.2f} s -> {so}")
+            else:
+                stats["disk_hits"] += 1
+                if debug_level():
+                    _log(f"cudasim: {filename}: loaded {so}")
+            return mod
+        raise RuntimeError(f"cudasim: cannot load a sound build of {filename} from the cache "
+                           f"{directory}: {why}")
+
+    def _build(self, path, filename, key, name_expressions, pp, std, flags, out):
+        """Preprocess, transform and compile ``path`` into the shared library ``out``."""
+        base = re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0])
+        with tempfile.TemporaryDirectory(dir=os.path.dirname(out), prefix=".ii-") as tmp:
             cmd = [self.cxx, "-E", "-x", "c++", std, "-include", "cudasim.h", "-I" + SHIM_DIR,
                    "-I" + os.path.dirname(path), "-I" + KERNELS_DIR, *pp]
             if self.asan:
@@ -553,11 +601,10 @@ class CudasimRuntime(Runtime):
                                      f"'{base_name}<float>'")
                 if expr not in (e[0] for e in entries):
                     entries.append((expr, expr))
-            src = text + "\n" + launcher_section(entries)
+            src = text + "\n" + launcher_section(entries, key)
             ii = os.path.join(tmp, base + ".ii")
             with open(ii, "w") as f:
                 f.write(src)
-            out = os.path.join(tmp, base + ".so")
             cmd2 = [self.cxx, "-x", "c++-cpp-output", std, *flags, ii, "-o", out]
             r = subprocess.run(cmd2, capture_output=True, text=True)
             if r.returncode:
@@ -571,9 +618,3 @@ class CudasimRuntime(Runtime):
                 raise compile_error("cudasim", filename, log, " ".join(cmd2))
             if r.stderr.strip() and debug_level():
                 _log(f"cudasim: {filename}: compiler warnings:\n{r.stderr}")
-            os.replace(out, so)
-        stats["compiled"] += 1
-        if debug_level():
-            _log(f"cudasim: compiled {filename} ({len(entries)} kernels) in "
-                 f"{time.perf_counter() - t0:.2f} s -> {so}")
-        return CudasimModule(self, filename, so)
