@@ -38,6 +38,19 @@ def host_check(fn):
     return wrapper
 
 
+class device_copy:
+    """``with device_copy():`` around the ``to_numpy`` of a device-to-device copy: traced, it
+    is a graph node (the copy runs on every call), not a graph break."""
+    depth = 0
+
+    def __enter__(self):
+        device_copy.depth += 1
+
+    def __exit__(self, *exc):
+        device_copy.depth -= 1
+        return False
+
+
 def host_counter(t) -> float:
     """``t`` (a 0-d cpu tensor) was just incremented by 1: its value as a Python float, which
     a traced graph reads again on every call."""

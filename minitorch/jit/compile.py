@@ -133,7 +133,8 @@ class CompiledFunction:
                     return run(e.graph, args, kwargs)
                 why = "the previous call created state (e.g. an optimizer's first step): " \
                       "traced again now that the state exists"
-            miss = why
+            if miss is None:  # the reason against the first graph: the one users know
+                miss = why
         if miss is not None:
             if len(self._entries) >= recompile_limit:
                 if not self._warned:

@@ -110,13 +110,14 @@ class Value:
 class Node:
     """One primitive call.  ``device``: the device string whose backend runs it; ``src``: the
     user's source line that produced it (``file.py:31 forward``); ``writes``: the argument
-    values it writes in place, paired with the new versions in ``outs[-len(writes):]``."""
-    __slots__ = ("op", "args", "kwargs", "outs", "device", "src", "writes", "results")
+    values it writes in place, ``wnew`` the new version of each (also in ``outs``)."""
+    __slots__ = ("op", "args", "kwargs", "outs", "device", "src", "writes", "wnew", "results")
 
     def __init__(self, op: str, args: tuple, kwargs: dict, outs: list, device: str, src: str,
-                 writes: tuple = (), results: Any = None):
+                 writes: tuple = (), results: Any = None, wnew: tuple = ()):
         self.op, self.args, self.kwargs, self.outs = op, args, kwargs, outs
         self.device, self.src, self.writes = device, src, writes
+        self.wnew = wnew  # the new version (a value in outs) of each written value
         # how the primitive's return value maps to values: None (returns nothing), an int
         # (one array), or a tuple of ints / None (a tuple of arrays)
         self.results = results

@@ -89,10 +89,9 @@ def execute(g: Graph, env: Dict[int, Any]) -> None:
                 for j, k in enumerate(r):
                     if k is not None:
                         env[n.outs[k]] = res[j]
-        if n.writes:
+        for w, o in zip(n.writes, n.wnew):
             # the new version of a written argument is the same (mutated) array
-            nw = len(n.writes)
-            for w, o in zip(n.writes, n.outs[len(n.outs) - nw:]):
+            if o not in env or env[o] is not env[w]:
                 env[o] = env[w]
 
 

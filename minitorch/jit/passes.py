@@ -122,6 +122,7 @@ def _must_stay_fresh(g: Graph) -> Set[int]:
     fresh: Set[int] = set(_live_roots(g))
     for n in g.nodes:
         fresh.update(n.writes)
+        fresh.update(n.wnew)
     view_src: Dict[int, int] = {}
     for n in g.nodes:
         if n.op in VIEWS:

@@ -171,7 +171,8 @@ def save(g: Graph, path) -> None:
         "state": [[name, v.id] for name, v in g.state],
         "consts": sorted(g.consts),
         "nodes": [[n.op, _enc(n.args), {k: _enc(x) for k, x in n.kwargs.items()}, n.outs,
-                   n.device, n.src, list(n.writes), _enc(n.results)] for n in g.nodes],
+                   n.device, n.src, list(n.writes), _enc(n.results), list(n.wnew)]
+                  for n in g.nodes],
         "outputs": _spec_enc(g.output_spec),
         "writebacks": [[name, None if v is None else v.id] for name, v in g.writebacks],
         "counters": list(g.counters),
@@ -260,7 +261,7 @@ def _build(ir: Dict[str, Any], arrays, map_location, path) -> Graph:
         _check_array(arr, v, f"constant %{vid}", path)
         g.consts[vid] = canonical(g.devices[vid])._be.from_numpy(arr)
     for k, item in enumerate(ir["nodes"]):
-        op, args, kwargs, outs, d, src, writes, results = item
+        op, args, kwargs, outs, d, src, writes, results, wnew = item
         where = f"node {k}"
         if op not in _OPS:
             raise ValueError(f"{path}: {where} calls {op!r}, which is not a backend primitive")
@@ -272,7 +273,7 @@ def _build(ir: Dict[str, Any], arrays, map_location, path) -> Graph:
         _refs_exist(tuple(kwargs.values()), value, where)
         g.nodes.append(Node(op, args, kwargs, [value(o, where).id for o in outs], dev(d),
                             _str(src, where), tuple(value(w, where).id for w in writes),
-                            _dec(results, where)))
+                            _dec(results, where), tuple(value(w, where).id for w in wnew)))
     g.output_spec = _spec_dec(ir["outputs"])
     _refs_exist(g.output_spec, value, "outputs")
     # state owned by the loaded graph: its tensors are read and written like live state

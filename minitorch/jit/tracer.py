@@ -32,7 +32,7 @@ from .graph import MUTATES, VIEWS, BackendRef, Gen, Graph, Node, Ref, Sym
 __all__ = ["trace", "GraphBreak", "Tracer"]
 
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_PRIMS = frozenset(primitive_names()) - {"to_numpy"}
+_PRIMS = frozenset(primitive_names())
 _LOCK = threading.RLock()
 
 
@@ -86,7 +86,7 @@ class _TraceBackend:
 
     def __getattr__(self, name):
         attr = getattr(self._real, name)
-        if name in _PRIMS or name == "to_numpy":
+        if name in _PRIMS:
             tracer, dev = self._tracer, self._device
 
             def call(*args, **kwargs):
@@ -178,23 +178,30 @@ class Tracer:
                              f"fullgraph=True the function must be captured whole")
 
     def call(self, device: str, name: str, fn, args, kwargs):
+        # the backend gets plain floats (NumPy treats a float subclass as a float64 scalar)
+        plain = tuple(float(a) if isinstance(a, float) and type(a) is not float else a
+                      for a in args)
         if self.suspended or self.breaks:
-            return fn(*args, **kwargs)
+            return fn(*plain, **kwargs)
         src = source_line()
-        if name == "to_numpy":
+        if name == "to_numpy" and not _tracing.device_copy.depth:
             self.graph_break("a tensor value was read into Python (.item(), .tolist(), "
                              "bool(), .numpy(), or Python control flow on a tensor)", src)
-            return fn(*args, **kwargs)
+            return fn(*plain, **kwargs)
         if name == "nonzero":
             self.graph_break("data-dependent output shape (nonzero, boolean-mask indexing "
                              "or masked_select)", src)
-            return fn(*args, **kwargs)
+            return fn(*plain, **kwargs)
         enc_args = tuple(self._encode(a, src, device) for a in args)
         enc_kw = {k: self._encode(v, src, device) for k, v in kwargs.items()}
         if self.breaks:
-            return fn(*args, **kwargs)
-        # the backend gets plain floats (NumPy treats a float subclass as a float64 scalar)
-        args = tuple(float(a) if type(a) is _SymFloat else a for a in args)
+            return fn(*plain, **kwargs)
+        args = plain
+        written = [args[i] for i in MUTATES.get(name, ()) if i < len(args)
+                   and isinstance(args[i], self.array_types)]
+        if name == "binary" and kwargs.get("out") is not None:
+            written.append(kwargs["out"])
+        old = [self.ids[id(a)] for a in written]
         res = fn(*args, **kwargs)
         outs: List[int] = []
         results: Any = None
@@ -211,18 +218,15 @@ class Tracer:
                     results.append(None)
             results = tuple(results)
         # arguments written in place get new versions (functional IR)
-        written = [args[i] for i in MUTATES.get(name, ()) if i < len(args)
-                   and isinstance(args[i], self.array_types)]
-        if name == "binary" and kwargs.get("out") is not None:
-            written.append(kwargs["out"])
-        writes = []
-        for arr in written:
-            if any(arr is r for r in (res if isinstance(res, tuple) else (res,))):
-                continue  # returned as well: its result value is the new version
-            writes.append(self.ids[id(arr)])
-            outs.append(self._new_version(arr, device))
-        self.g.nodes.append(Node(name, enc_args, enc_kw, outs, device, src, tuple(writes),
-                                 results))
+        wnew = []
+        for arr, o in zip(written, old):
+            cur = self.ids[id(arr)]
+            if cur == o:  # not returned: a new version of its own
+                cur = self._new_version(arr, device)
+                outs.append(cur)
+            wnew.append(cur)
+        self.g.nodes.append(Node(name, enc_args, enc_kw, outs, device, src, tuple(old),
+                                 results, tuple(wnew)))
         return res
 
     def _result(self, arr, name: str, enc_args, device: str) -> int:
@@ -270,7 +274,8 @@ class Tracer:
         ref = Ref(self.value_of(t._data, str(t._device)))
         # eager code already incremented the array in place: it now holds the new version
         new = self._new_version(t._data, str(t._device))
-        self.g.nodes.append(Node("counter", (ref, i), {}, [new], "cpu", src, (ref.v,), None))
+        self.g.nodes.append(Node("counter", (ref, i), {}, [new], "cpu", src, (ref.v,), None,
+                                 (new,)))
         s = _SymFloat(value)
         s._sym = i
         return s

@@ -1,6 +1,7 @@
 """Moving tensors between devices (``.to('cuda')``, ``.cpu()``), differentiably."""
 from __future__ import annotations
 
+from .._tracing import device_copy
 from ..autograd.function import Function
 from ..tensor import Tensor, _make
 
@@ -12,7 +13,8 @@ class ToDevice(Function):
     @staticmethod
     def forward(ctx, a, dev):
         ctx.src = a._device
-        host = a._device._be.to_numpy(a._data)
+        with device_copy():  # traced: a copy between devices, not a read into Python
+            host = a._device._be.to_numpy(a._data)
         return _make(dev._be.from_numpy(host), dev, False, None, 0, None)
 
     @staticmethod
