@@ -673,3 +673,18 @@ def test_debug_level_prints_passes_and_recompiles(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "[minitorch.jit] <lambda>: dce: removed 0 node(s)" in out
     assert "[minitorch.compile] recompiling <lambda>: argument 0 (x) size mismatch" in out
+
+
+def test_lecture_example_two_layer_compiled():
+    """examples/two_layer_compiled.py: the compiled step gives the eager losses, and the
+    loss falls."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / "examples" / "two_layer_compiled.py"
+    spec = importlib.util.spec_from_file_location("_example_two_layer_compiled", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    r = mod.main(steps=20, quiet=True)
+    assert r["compiled"] == r["eager"] and r["max_rel_diff"] == 0
+    assert r["eager"][-1] < 0.05 * r["eager"][0]
+    assert r["nodes_after"] <= r["nodes_before"]

@@ -6,7 +6,7 @@ such graphs under guards.  The package depends on the backend contract and the o
 point only; ``minitorch.compiler`` (fusion, generated kernels) builds on it, never the other
 way round.
 """
-from .compile import CompiledFunction, ExplainOutput, compile  # noqa: F401
+from .compiled import CompiledFunction, ExplainOutput, compile  # noqa: F401
 from .graph import Graph, Node, Value  # noqa: F401
 from .passes import constant_fold, cse, dce, optimize  # noqa: F401
 from .serialize import load  # noqa: F401
