@@ -12,6 +12,7 @@ run's losses, and times eager against compiled steps.
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import minitorch as torch
@@ -36,19 +37,32 @@ def make(seed: int = 0):
 
 
 def run(step, x, y, steps: int):
-    losses, t0 = [], time.perf_counter()
+    return [step(x, y).item() for _ in range(steps)]
+
+
+def interleaved(a, b, x, y, steps: int):
+    """Losses of both, and the median time of one step of each, timed A B A B ... so that
+    machine noise hits both alike."""
+    la, lb, ta, tb = [], [], [], []
     for _ in range(steps):
-        losses.append(step(x, y).item())
-    return losses, (time.perf_counter() - t0) / max(steps, 1)
+        t0 = time.perf_counter()
+        la.append(a(x, y).item())
+        t1 = time.perf_counter()
+        lb.append(b(x, y).item())
+        t2 = time.perf_counter()
+        ta.append(t1 - t0)
+        tb.append(t2 - t1)
+    return la, lb, statistics.median(ta), statistics.median(tb)
 
 
 def main(steps: int = 200, quiet: bool = False, show_ir: bool = True) -> dict:
     eager_step, x, y = make()
-    compiled_step = torch.compile(make()[0])
+    train_step, _, _ = make()               # the same model and optimizer, built again
+    compiled_step = torch.compile(train_step)
     # warm both up: the first compiled call traces (the optimizer creates its momentum
     # buffers), the second traces the steady-state step that every later call replays
-    le, _ = run(eager_step, x, y, 2)
-    lc, _ = run(compiled_step, x, y, 2)
+    le = run(eager_step, x, y, 2)
+    lc = run(compiled_step, x, y, 2)
     graph = compiled_step.graphs[-1]
     traced_nodes = int(graph.passes[-1].split()[1])
     if show_ir and not quiet:
@@ -57,15 +71,15 @@ def main(steps: int = 200, quiet: bool = False, show_ir: bool = True) -> dict:
     if not quiet:
         print(f"nodes: {traced_nodes} traced -> {len(graph.nodes)} after the passes "
               f"({'; '.join(graph.passes[:-1])})")
-    le2, t_eager = run(eager_step, x, y, steps)
-    lc2, t_comp = run(compiled_step, x, y, steps)
+    le2, lc2, t_eager, t_comp = interleaved(eager_step, compiled_step, x, y, steps)
     le, lc = le + le2, lc + lc2
     diff = max(abs(a - b) / max(abs(a), 1e-12) for a, b in zip(le, lc))
     if not quiet:
         print(f"losses: eager {le[0]:.6g} -> {le[-1]:.6g}, compiled {lc[0]:.6g} -> "
               f"{lc[-1]:.6g}, max relative difference {diff:.3g}")
-        print(f"time per step: eager {1000 * t_eager:.3f} ms, compiled {1000 * t_comp:.3f} ms "
-              f"({t_eager / t_comp:.2f}x), {steps} steps each")
+        print(f"time per step (median, interleaved): eager {1000 * t_eager:.3f} ms, compiled "
+              f"{1000 * t_comp:.3f} ms (eager/compiled {t_eager / t_comp:.2f}x), {steps} steps "
+              f"each")
         compiled_step.explain()
     return {"eager": le, "compiled": lc, "nodes_before": traced_nodes,
             "nodes_after": len(graph.nodes), "max_rel_diff": diff}
