@@ -671,6 +671,7 @@ def test_debug_level_prints_passes_and_recompiles(monkeypatch, capsys):
     f(minitorch.randn(2))
     f(minitorch.randn(3))
     out = capsys.readouterr().out
+    assert "[minitorch.compile] traced <lambda>: 1 nodes, 1 inputs, 0 state tensors" in out
     assert "[minitorch.jit] <lambda>: dce: removed 0 node(s)" in out
     assert "[minitorch.compile] recompiling <lambda>: argument 0 (x) size mismatch" in out
 
@@ -688,3 +689,28 @@ def test_lecture_example_two_layer_compiled():
     assert r["compiled"] == r["eager"] and r["max_rel_diff"] == 0
     assert r["eager"][-1] < 0.05 * r["eager"][0]
     assert r["nodes_after"] <= r["nodes_before"]
+
+
+def test_compile_a_module_and_a_method():
+    minitorch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(3, 4), nn.ReLU())
+    cm = minitorch.compile(m)
+    x = minitorch.randn(2, 3)
+    with minitorch.no_grad():
+        for _ in range(2):
+            np.testing.assert_array_equal(_np(cm(x)), _np(m(x)))
+    assert len(cm.graphs) == 1 and cm._orig_mod is m and cm.training  # the module's attributes
+
+    class Scaler:
+        def __init__(self):
+            self.k = minitorch.tensor([2.0, 3.0])
+
+        @minitorch.compile
+        def apply(self, x):
+            return x * self.k
+    s = Scaler()
+    for _ in range(2):
+        assert s.apply(minitorch.ones(2)).tolist() == [2.0, 3.0]
+    s.k = minitorch.tensor([5.0, 7.0])              # attribute state reached through self
+    assert s.apply(minitorch.ones(2)).tolist() == [5.0, 7.0]
+    assert Scaler.apply.explain(verbose=False).recompiles == ["'arg0.k' is a different object now"]

@@ -102,14 +102,23 @@ def discover(fn, args, kwargs) -> Dict[str, Any]:
         take(type(fn).__name__.lower(), fn)
         fn = type(fn).forward.__get__(fn)
     target = getattr(fn, "__func__", fn)
+    def take_attrs(name, obj):
+        # a plain object (the ``self`` of a method, a config): its attributes, one level
+        if isinstance(obj, (Module, Optimizer, Tensor)) or not hasattr(obj, "__dict__") \
+                or isinstance(obj, type) or callable(obj):
+            return
+        for attr, v in sorted(vars(obj).items()):
+            take(f"{name}.{attr}", v)
+
     owner = getattr(fn, "__self__", None)
     if owner is not None:
         take("self", owner)
-    leaves, _ = flatten((args, kwargs))
-    objs = [(f"arg{i}", o) for i, o in enumerate(list(args) + list(kwargs.values()))]
+        take_attrs("self", owner)
+    objs = [(f"arg{i}", o) for i, o in enumerate(args)]
     for name, o in objs:
         if not isinstance(o, Tensor):
             take(name, o)
+            take_attrs(name, o)
     code = getattr(target, "__code__", None)
     if code is not None:
         for cname, cell in zip(code.co_freevars, getattr(target, "__closure__", None) or ()):

@@ -179,6 +179,10 @@ class CompiledFunction:
             self._breaks.append((why, ""))
             self._eager_reason = why
             return result
+        if _debug() >= 1:
+            print(f"[minitorch.compile] traced {self.__name__}: {len(g.nodes)} nodes, "
+                  f"{len(g.inputs)} inputs, {len(g.state)} state tensors, "
+                  f"{len(g.writebacks)} write-backs")
         optimize(g)
         if _debug() >= 2:
             print(g)

@@ -93,7 +93,7 @@ def build_guards(fn, args, kwargs, found: dict, arg_names: List[str]) -> List[Gu
                                      f"{'enabled' if e else 'disabled'}, got "
                                      f"{'enabled' if g else 'disabled'}"))
     for name, obj in found.items():
-        read = _lookup(fn, name)
+        read = _resolver(fn, name)
         if read is not None:
             guards.append(_identity_guard(name, obj, read))
     for name, obj in found.items():
@@ -138,8 +138,36 @@ def _grad_meta(t: Tensor) -> Optional[tuple]:
 
 
 def _identity_guard(name: str, obj, read) -> Guard:
-    return Guard(f"{name} identity", id(obj), lambda a, k: id(read()),
-                 lambda e, g: f"global or closure variable '{name}' is a different object now")
+    return Guard(f"{name} identity", id(obj), lambda a, k: id(read(a, k)),
+                 lambda e, g: f"'{name}' is a different object now")
+
+
+def _resolver(fn, name: str):
+    """``read(args, kwargs)`` of a found object: ``argN``, ``self``, a closure variable or a
+    global, then at most one attribute (``self.k``, ``arg0.model``)."""
+    root, _, attr = name.partition(".")
+    if root.startswith("arg") and root[3:].isdigit():
+        i = int(root[3:])
+
+        def base(a, k):
+            return a[i] if i < len(a) else None
+    elif root == "self":
+        owner = getattr(fn, "__self__", None)
+        if owner is None:
+            return None
+
+        def base(a, k):
+            return owner
+    else:
+        r = _lookup(fn, root)
+        if r is None:
+            return None
+
+        def base(a, k):
+            return r()
+    if attr:
+        return lambda a, k: getattr(base(a, k), attr, None)
+    return base
 
 
 def _lookup(fn, name: str):
