@@ -275,11 +275,36 @@ class _ModuleClusters:
 # ------------------------------------------------------------------------------------------
 # the graph
 
+def _no_static_options(options, fn: str = "make_dot") -> None:
+    """A tensor's autograd graph takes no static-graph options (and no unknown ones)."""
+    for key in options:
+        extra = (" (it applies to traced graphs only)"
+                 if key in ("group_by_line", "show_ids", "show_source") else "")
+        raise TypeError(f"{fn}() got an unexpected keyword argument {key!r}{extra}")
+
+
+def _autograd_only(params, show_saved, group_by_module, module, fn: str = "make_dot") -> None:
+    given = [n for n, v in (("params", params is not None), ("show_saved", show_saved),
+                            ("group_by_module", group_by_module), ("module", module is not None))
+             if v]
+    if given:
+        raise TypeError(f"{fn}: {', '.join(given)} apply to autograd graphs (tensors); a "
+                        f"traced graph names its own inputs and state and is grouped by "
+                        f"source line (group_by_line=, max_depth=)")
+
+
 def make_graph(outputs, params=None, show_saved: bool = False, show_attrs: bool = False,
                max_attr_chars: int = 50, *, group_by_module: bool = False, module=None,
-               max_depth: Optional[int] = None) -> Graph:
+               max_depth: Optional[int] = None, **static_options) -> Graph:
     """The autograd graph behind ``outputs`` as a :class:`~minitorch.viz.core.Graph` (the
-    model ``make_dot`` draws; see there for the arguments)."""
+    model ``make_dot`` draws; see there for the arguments).  A traced graph gives its
+    static graph (``static_graph.traced_graph``)."""
+    from . import static_graph as S
+    if S.is_static(outputs):
+        _autograd_only(params, show_saved, group_by_module, module, "make_graph")
+        return S.traced_graph(outputs, max_depth=max_depth, show_attrs=show_attrs,
+                              max_attr_chars=max_attr_chars, **static_options)
+    _no_static_options(static_options, "make_graph")
     outs = _as_outputs(outputs)
     if params is None and module is not None:
         params = module.named_parameters()
@@ -390,8 +415,14 @@ def make_graph(outputs, params=None, show_saved: bool = False, show_attrs: bool 
 def make_dot(outputs, params=None, show_saved: bool = False, show_attrs: bool = False,
              max_attr_chars: int = 50, *, group_by_module: bool = False, module=None,
              max_depth: Optional[int] = None, rankdir: str = "TB",
-             warn_nodes: Optional[int] = WARN_NODES):
+             warn_nodes: Optional[int] = WARN_NODES, **static_options):
     """Draw the autograd graph behind ``outputs``; returns a ``graphviz.Digraph``.
+
+    Given a traced graph instead (``minitorch.jit.trace(fn, *args)``, or a compiled
+    function: its latest graph) it draws that static graph (``static_graph.make_dot``: one
+    box per primitive, inputs/state/constants/outputs named, written-back state marked),
+    with ``show_attrs``, ``max_attr_chars``, ``max_depth``, ``rankdir``, ``warn_nodes`` and
+    the static options ``group_by_line``, ``show_ids`` and ``show_source``.
 
     outputs: a Tensor, or a tuple/list of Tensors, or a dict {name: Tensor}.
     params: names for leaf tensors, e.g. ``dict(model.named_parameters())``.
@@ -408,6 +439,13 @@ def make_dot(outputs, params=None, show_saved: bool = False, show_attrs: bool = 
     The result shows as SVG in Jupyter (or as DOT text when Graphviz is not installed);
     ``.source`` is the DOT text; ``minitorch.viz.render(g, "graph.png")`` writes a file.
     """
+    from . import static_graph as S
+    if S.is_static(outputs):
+        _autograd_only(params, show_saved, group_by_module, module)
+        return S.make_dot(outputs, max_depth=max_depth, show_attrs=show_attrs,
+                          max_attr_chars=max_attr_chars, rankdir=rankdir,
+                          warn_nodes=warn_nodes, **static_options)
+    _no_static_options(static_options)
     g = make_graph(outputs, params, show_saved, show_attrs, max_attr_chars,
                    group_by_module=group_by_module, module=module, max_depth=max_depth)
     g.rankdir = rankdir

@@ -1,8 +1,9 @@
 """The one rendering core: a small, neutral graph model and its translation to Graphviz.
 
 Graph *sources* (the autograd graph behind a tensor: ``autograd_graph.py``; the values view:
-``values.py``; the static graph of the tracer, later) build a :class:`Graph` -- nodes with a
-kind, a label and a few detail lines, labelled edges, and nested clusters -- and this file
+``values.py``; the static graph of the tracer: ``static_graph.py``) build a :class:`Graph` --
+nodes with a kind, a label and a few detail lines, labelled edges, and nested clusters -- and
+this file
 turns it into a ``graphviz.Digraph`` with one consistent style.  Nothing here knows about
 tensors or autograd, so every source looks the same and gets the same features: module
 clusters, collapsing deep module trees (:meth:`Graph.collapse`), the size warning, Jupyter
@@ -37,10 +38,19 @@ STYLE: Dict[str, Dict[str, str]] = {
     "value": {"fillcolor": "white", "shape": "record"},     # draw_values: data and grad
     "const": {"fillcolor": "gray95", "shape": "record"},    # draw_values: no grad needed
     "module": {"fillcolor": "lavender", "shape": "box3d"},  # a collapsed nn.Module
+    # the static graph of the tracer (static_graph.py)
+    "input": {"fillcolor": "lightyellow"},                  # an argument of the function
+    "state": {"fillcolor": "lightblue"},                    # a parameter or buffer it reads
+    "grad": {"fillcolor": "lightcyan"},                     # a .grad tensor it reads
+    "opt_state": {"fillcolor": "thistle1"},                 # optimizer state, step counter
+    "constant": {"fillcolor": "gray95", "style": "filled,dashed"},  # a captured constant
+    "write": {"fillcolor": "lightsalmon", "penwidth": "2"},  # defines a written-back value
+    "effect": {"fillcolor": "white", "style": "filled,dashed"},  # check / counter node
 }
 _EDGE_STYLE = {
     "data": {},
     "saved": {"style": "dashed", "dir": "none", "color": "darkorange3"},
+    "control": {"style": "dotted", "color": "purple"},  # a step count read (static graph)
 }
 
 INSTALL_HINT = (
@@ -86,7 +96,8 @@ class Edge:
     src: str
     dst: str
     label: str = ""
-    kind: str = "data"  # 'data' (a tensor flows) or 'saved' (node -> tensor it saved)
+    kind: str = "data"  # 'data' (a tensor flows), 'saved' (node -> tensor it saved) or
+    # 'control' (a step count read by a node of the static graph)
 
 
 @dataclass
@@ -170,10 +181,12 @@ class Graph:
                 out.nodes[mid] = Node(mid, self.clusters[cid].label, "module",
                                       group=n.group[:max_depth - 1])
         for mid, c in counts.items():
-            ops = c.get("op", 0) + c.get("custom", 0) + c.get("module", 0)
+            ops = sum(c.get(k, 0) for k in ("op", "custom", "module", "write", "effect"))
             parts = [f"{ops} op{'s' if ops != 1 else ''}"]
             if c.get("leaf"):
                 parts.append(f"{c['leaf']} param{'s' if c['leaf'] != 1 else ''}")
+            if c.get("write"):
+                parts.append(f"{c['write']} writing state")
             out.nodes[mid].details = [", ".join(parts)]
         for cid, cl in self.clusters.items():
             # keep the clusters that still hold something
@@ -269,7 +282,7 @@ def to_digraph(graph: Graph, warn_nodes: Optional[int] = WARN_NODES, hint: str =
     nq = graphviz.nohtml
     sub = {p: cls(name=f"cluster_{i}", graph_attr={
         "label": nq(_esc(graph.clusters[p[-1]].label if p[-1] in graph.clusters else p[-1])),
-        "labeljust": "l", "style": "rounded,dashed", "color": "gray50",
+        "labeljust": "l", "labelloc": "t", "style": "rounded,dashed", "color": "gray50",
         "fontname": "Helvetica", "fontsize": "10"}) for i, p in enumerate(members) if p}
 
     def emit(target, nodes):

@@ -11,12 +11,14 @@ _FORMATS = {"png", "svg", "pdf", "jpg", "jpeg", "gif", "dot", "gv"}
 
 
 def render(obj, path, format: Optional[str] = None, **kwargs) -> Path:
-    """Write ``obj`` (a tensor / tuple of tensors, a :class:`Graph` or a Digraph) to ``path``.
+    """Write ``obj`` (a tensor / tuple of tensors, a traced ``jit.Graph`` or compiled
+    function, a :class:`Graph` or a Digraph) to ``path``.
 
     The format comes from ``format`` or the file's suffix (png, svg, pdf, ...; ``.dot``/``.gv``
     writes the DOT text and needs no Graphviz program).  Extra keyword arguments go to
-    ``make_dot`` when ``obj`` is a tensor.  Raises :class:`DotNotFoundError`, which says how
-    to install Graphviz, when an image is asked for and ``dot`` is missing."""
+    ``make_dot`` when ``obj`` is a tensor or a traced graph.  Raises
+    :class:`DotNotFoundError`, which says how to install Graphviz, when an image is asked
+    for and ``dot`` is missing."""
     path = Path(path)
     fmt = (format or path.suffix.lstrip(".") or "png").lower()
     if fmt not in _FORMATS:
