@@ -223,7 +223,7 @@ class Pow(_Binary):
         if ctx.needs_input_grad[0]:
             if b is None:  # scalar exponent
                 if sb == 0:
-                    ga = g * 0.0
+                    ga = _zeros_like(g)
                 elif sb == 1:
                     ga = g
                 elif sb == 2:
@@ -248,7 +248,9 @@ class Pow(_Binary):
 
 
 class _TieSplit(_Binary):
-    """maximum / minimum: the gradient goes to the larger (smaller) input, split on ties."""
+    """maximum / minimum: the gradient goes to the larger (smaller) input, split on ties.
+    PyTorch's formula exactly: an input gets ``g`` unless it lost (``g / 2`` on a tie), so
+    where a NaN is involved (no comparison holds) both inputs get ``g``."""
     _saves = True
     wins = ""
 
@@ -258,10 +260,15 @@ class _TieSplit(_Binary):
         sa, sb = ctx.scalars
         aa = a if a is not None else sa
         bb = b if b is not None else sb
-        wins = (aa > bb) if cls.wins == "gt" else (aa < bb)
-        wa = wins.to(g.dtype) + (aa == bb).to(g.dtype) * 0.5
-        ga = ctx.a_grad(g * wa) if ctx.needs_input_grad[0] else None
-        gb = ctx.b_grad(g * (1 - wa)) if ctx.needs_input_grad[1] else None
+        tie = aa == bb
+        half = g * 0.5
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            lost = (aa < bb) if cls.wins == "gt" else (aa > bb)
+            ga = ctx.a_grad(where(tie, half, where(lost, 0.0, g)))
+        if ctx.needs_input_grad[1]:
+            lost = (aa > bb) if cls.wins == "gt" else (aa < bb)
+            gb = ctx.b_grad(where(tie, half, where(lost, 0.0, g)))
         return ga, gb
 
 
@@ -343,7 +350,8 @@ class FloorDivide(_IntDivision):
 
     @staticmethod
     def backward(ctx, g):
-        return ctx.a_grad(g * 0), ctx.b_grad(g * 0)
+        z = _zeros_like(g)
+        return ctx.a_grad(z), ctx.b_grad(z)
 
 
 def _nondiff_binary(name):
@@ -613,7 +621,11 @@ Tanh = _unary("tanh", lambda ctx, g: g * (1 - _saved(ctx) ** 2), save_output=Tru
 Sigmoid = _unary("sigmoid", lambda ctx, g: _sigmoid_backward(g, _saved(ctx)), save_output=True)
 Relu = _unary("relu", lambda ctx, g: ThresholdBackward.apply(g, _saved(ctx)), to_float=False,
               save_output=True)
-_zero_grad = (lambda ctx, g: g * 0)
+def _zero_grad(ctx, g):
+    """The gradient of a piecewise-constant op: zeros (not ``g * 0``, NaN where g is inf)."""
+    return _zeros_like(g)
+
+
 Sign = _unary("sign", _zero_grad, to_float=False)
 Floor = _unary("floor", _zero_grad, to_float=False)
 Ceil = _unary("ceil", _zero_grad, to_float=False)

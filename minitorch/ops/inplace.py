@@ -201,7 +201,7 @@ class Overwrite(Function):
     def backward(ctx, g):
         from .elementwise import sum_to
         shape, dt = ctx.src_meta
-        ga = g * 0 if ctx.needs_input_grad[0] else None
+        ga = g.new_zeros(g.shape) if ctx.needs_input_grad[0] else None  # not g*0: inf*0 is nan
         gs = sum_to(g, shape).to(dt) if ctx.needs_input_grad[1] else None
         return ga, gs
 

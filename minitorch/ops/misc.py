@@ -132,18 +132,8 @@ def norm(self: Tensor, p=2, dim=None, keepdim: bool = False, dtype=None) -> Tens
     x = self if dtype is None else self.to(dtype)
     if p == "fro":
         p = 2
-    a = x.abs()
-    if p == float("inf"):
-        return a.amax(() if dim is None else dim, keepdim=keepdim)
-    if p == float("-inf"):
-        return a.amin(() if dim is None else dim, keepdim=keepdim)
-    if p == 0:
-        return (a != 0).to(x.dtype).sum(dim, keepdim=keepdim)
-    if p == 2:
-        return (x * x).sum(dim, keepdim=keepdim).sqrt()
-    if p == 1:
-        return a.sum(dim, keepdim=keepdim)
-    return (a ** p).sum(dim, keepdim=keepdim) ** (1.0 / p)
+    from .reduce import vector_norm  # one node, PyTorch's gradient (0 where the norm is 0)
+    return vector_norm(x, p, dim, keepdim)
 
 
 def masked_select(self: Tensor, mask: Tensor) -> Tensor:

@@ -2,6 +2,7 @@
 indices, argmax/argmin, all/any, and the composites mean, var, std, logsumexp."""
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 from typing import Optional
 
@@ -155,6 +156,30 @@ class Amin(_Extreme):
     op = "min"
 
 
+class _ExtremeAll(_Extreme):
+    """``max()`` / ``min()`` over every element (PyTorch's MaxBackward1): the gradient is
+    shared evenly among the elements equal to the result -- or, when the result is NaN,
+    among the NaNs (amax's gradient is NaN there, as in PyTorch)."""
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out = ctx.saved_tensors
+        mask = D_where(out != out, a != a, a == out).to(g.dtype)
+        return g * mask / mask.sum(), None, None
+
+
+class MaxAll(_ExtremeAll):
+    op = "max"
+
+
+class MinAll(_ExtremeAll):
+    op = "min"
+
+
+MaxAll._backward_cls.__name__ = MaxAll._backward_cls.__qualname__ = "MaxBackward1"
+MinAll._backward_cls.__name__ = MinAll._backward_cls.__qualname__ = "MinBackward1"
+
+
 def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     dims = norm_dims(None if dim == () else dim, input._data.ndim)
     return Amax.apply(input, dims, keepdim)
@@ -202,7 +227,8 @@ def _max_min(input, dim, keepdim, other, which):
         o = dim if isinstance(dim, Tensor) else other
         return maximum(input, o) if which == "max" else minimum(input, o)
     if dim is None:
-        return amax(input) if which == "max" else amin(input)
+        return (MaxAll if which == "max" else MinAll).apply(
+            input, tuple(range(input._data.ndim)), False)
     d = _wrap_dim(dim, input._data.ndim)
     if input._data.ndim == 0:
         return values_indices(input.clone(), argmax(input))
@@ -249,9 +275,8 @@ def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     return _BoolReduce.apply(input, "any", norm_dims(dim, input._data.ndim), keepdim)
 
 
-def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
-        correction=None) -> Tensor:
-    """Variance with Bessel's correction by default (``correction=1``), like torch.var."""
+def _var_args(input: Tensor, dim, unbiased, correction, name: str):
+    """(dims, correction, full) of a var/std call, with PyTorch's argument rules."""
     if isinstance(unbiased, bool) and correction is None and not isinstance(dim, bool):
         correction = 1 if unbiased else 0
     elif isinstance(dim, bool):  # var(True) is var(unbiased=True)
@@ -264,16 +289,153 @@ def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
     n = 1
     for d in dims:
         n *= input._data.shape[d]
-    mu = mean(input, dims, keepdim=True)
-    diff = input - mu
-    ss = (diff * diff).sum(dims, keepdim=keepdim)
-    denom = n - correction
-    return ss / denom if denom > 0 else ss * float("nan")
+    kept = 1  # PyTorch warns on its reduction factor: input numel // max(1, output numel)
+    for d, s in enumerate(input._data.shape):
+        if d not in dims:
+            kept *= s
+    if input._data.size // (kept if kept > 1 else 1) - correction <= 0:
+        import warnings
+        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly "
+                      f"less than the reduction factor (input numel divided by output numel).",
+                      UserWarning, stacklevel=3)
+    # PyTorch's backward has two formulas: over all elements (dim=None, or a 0-d input) and
+    # over given dims
+    return dims, correction, dim is None or input._data.ndim == 0, n
+
+
+class Var(Function):
+    """Variance over ``dims`` in one node: two passes (mean, then centred squares) in
+    float64 -- float32 input is widened first, as PyTorch's cpu kernel accumulates in double,
+    because the squared deviations of float32 data overflow long before the variance (or
+    the standard deviation) does: std of [1e20, -1e20, 3e20] is 2e20.  The divisor is
+    max(0, N - correction), as in PyTorch: inf where the data vary, NaN where they don't."""
+    _raw_forward = True
+    sqrt = False
+
+    @classmethod
+    def forward(cls, ctx, a, dims, correction, keepdim, full, n):
+        be = a._device._be
+        x = a._data
+        f64 = D.float64.np
+        if x.dtype != f64:
+            x = be.astype(x, D.float64)
+        mu = be.binary("div", be.reduce("sum", x, dims, True), f64.type(n))
+        d = be.binary("sub", x, mu)
+        out = be.binary("div", be.reduce("sum", be.binary("mul", d, d), dims, keepdim),
+                        f64.type(n - correction if n - correction > 0 else 0))
+        if cls.sqrt:
+            out = be.unary("sqrt", out)
+        ctx.save_for_backward(a)
+        ctx.args = (dims, correction, keepdim, full, n)
+        return out if a._data.dtype == f64 else be.astype(out, D._BY_NP[a._data.dtype])
+
+    @staticmethod
+    def backward(ctx, g):
+        return _var_backward(ctx, g, ctx.saved_tensors[0]), None, None, None, None, None
+
+
+def _var_backward(ctx, g: Tensor, a: Tensor) -> Tensor:
+    """PyTorch's var_backward, both of its formulas (and their corner cases) exactly."""
+    dims, correction, keepdim, full, n = ctx.args
+    if full:
+        dof = n - correction
+        if dof <= 0:  # 2/0: inf, times 0 where an element equals the mean: NaN
+            return g * D_where(a == a.mean(), float("nan"), float("inf"))
+        return (2.0 / dof) * g * (a - a.mean())
+    if not keepdim:
+        g = g.reshape(_keep_shape(a._data.shape, dims))
+    dof = n - correction  # (PyTorch does not clamp it here: negative for correction > N)
+    return (2.0 / dof if dof else math.inf) * g * (a - a.mean(dims, keepdim=True))
+
+
+class Std(Var):
+    """sqrt of Var's float64 variance (then cast); the gradient is PyTorch's std_backward:
+    ``g / (2 std)``, zero where std is 0 (constant data), through var_backward."""
+    _save_output = True
+    sqrt = True
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out = ctx.saved_tensors
+        gv = D_where(out == 0, 0.0, g / (out * 2))
+        return _var_backward(ctx, gv, a), None, None, None, None, None
+
+
+def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
+        correction=None) -> Tensor:
+    """Variance with Bessel's correction by default (``correction=1``), like torch.var."""
+    dims, correction, full, n = _var_args(input, dim, unbiased, correction, "var")
+    return Var.apply(input, dims, correction, keepdim, full, n)
 
 
 def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
         correction=None) -> Tensor:
-    return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
+    """Standard deviation, like torch.std (see ``Var``)."""
+    dims, correction, full, n = _var_args(input, dim, unbiased, correction, "std")
+    return Std.apply(input, dims, correction, keepdim, full, n)
+
+
+class LinalgVectorNorm(Function):
+    """The vector p-norm over ``dims`` (``torch.linalg.vector_norm``), with PyTorch's
+    gradient: zero where the norm is 0 (not ``0/0``), shared among the NaNs and extremes
+    for p = +-inf."""
+    _raw_forward = True
+    _save_output = True
+
+    @staticmethod
+    def forward(ctx, a, p, dims, keepdim):
+        be = a._device._be
+        x = a._data
+        ctx.save_for_backward(a)
+        ctx.args = (p, dims, keepdim)
+        if p == 2:
+            return be.unary("sqrt", be.reduce("sum", be.binary("mul", x, x), dims, keepdim))
+        ax = be.unary("abs", x)
+        if p == math.inf or p == -math.inf:
+            return be.reduce("max" if p > 0 else "min", ax, dims, keepdim)
+        if p == 0:
+            return be.reduce("sum", be.astype(be.binary("ne", ax, x.dtype.type(0)),
+                                              D._BY_NP[x.dtype]), dims, keepdim)
+        if p == 1:
+            return be.reduce("sum", ax, dims, keepdim)
+        s = be.reduce("sum", be.binary("pow", ax, x.dtype.type(p)), dims, keepdim)
+        return be.binary("pow", s, x.dtype.type(1.0 / p))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, norm = ctx.saved_tensors
+        p, dims, keepdim = ctx.args
+        if not keepdim:
+            ks = _keep_shape(x._data.shape, dims)
+            g, norm = g.reshape(ks), norm.reshape(ks)
+        if p == 0:  # piecewise constant; PyTorch returns no gradient at all (.grad stays None)
+            return None, None, None, None
+        if p == 1:
+            return x.sign() * g, None, None, None
+        if p == 2:
+            return g * D_where(norm == 0, 0.0, x / norm), None, None, None
+        ax = x.abs()
+        if p == math.inf or p == -math.inf:
+            mask = ((ax == norm) | (ax != ax)).to(g.dtype)
+            return x.sign() * (g / mask.sum(dims, keepdim=True)) * mask, None, None, None
+        if p < 1:
+            scaled = x.sign() * D_where(x == 0, 0.0, ax ** (p - 1))
+            return scaled * g * norm ** (1 - p), None, None, None
+        scaled = x.sign() * ax ** (p - 1) if p < 2 else x * ax ** (p - 2)
+        return scaled * D_where(norm == 0, 0.0, g / norm ** (p - 1)), None, None, None
+
+
+def vector_norm(input: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
+    """``torch.linalg.vector_norm(input, p, dim, keepdim)`` of a floating-point tensor."""
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {input.dtype.pt_name}")
+    p = float(p)
+    dims = norm_dims(dim, input._data.ndim)
+    if math.isinf(p) and 0 in [input._data.shape[d] for d in dims]:  # (any() is shadowed)
+        raise RuntimeError(f"linalg.vector_norm cannot compute the {p:g} norm on an empty "
+                           f"tensor because the operation does not have an identity")
+    return LinalgVectorNorm.apply(input, p, dims, keepdim)
 
 
 def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:

@@ -140,7 +140,10 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
         return l1_loss(input, target, reduction=reduction)
     d = input - target
     ad = d.abs()
-    loss = where(ad < beta, (0.5 / beta) * d * d, ad - 0.5 * beta)
+    # the quadratic branch sees d clamped to its own range: where it is not selected its
+    # gradient is then 0, never 0 * inf = NaN (d = +-inf gives PyTorch's gradient, +-1)
+    dc = d.clamp(-beta, beta)
+    loss = where(ad < beta, (0.5 / beta) * dc * dc, ad - 0.5 * beta)
     return _reduce(loss, reduction)
 
 
@@ -150,7 +153,8 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     _warn_size(input, target)
     d = input - target
     ad = d.abs()
-    loss = where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
+    dc = d.clamp(-delta, delta)  # as in smooth_l1_loss: no 0 * inf in the unused branch
+    loss = where(ad < delta, 0.5 * dc * dc, delta * (ad - 0.5 * delta))
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
@@ -178,6 +182,7 @@ class NllLoss(Function):
         ctx.args = (x.shape, reduction)
         ctx.idx = _wrap(idx, logp)
         ctx.w = _wrap(w, logp)
+        ctx.valid = _wrap(valid, logp)
         if reduction == "none":
             return loss
         axes = tuple(range(loss.ndim))
@@ -193,7 +198,8 @@ class NllLoss(Function):
         shape, reduction = ctx.args
         coef = -ctx.w * g
         if reduction == "mean":
-            coef = coef / ctx.wsum
+            # ignored targets get exactly 0 (every target ignored: 0, not 0/0, as PyTorch)
+            coef = where(ctx.valid, coef / ctx.wsum, 0.0)
         coef = coef.reshape(ctx.idx.shape)
         # the indices were checked in forward: skip scatter_add's range checks
         return ScatterAdd.apply(g.new_zeros(shape), 1, ctx.idx, coef), None, None, None, None
@@ -295,10 +301,11 @@ class CrossEntropy(Function):
             g = g / ctx.count
         g_rows = g if reduction == "none" else g.expand(n)  # upstream gradient per row
         if is_grad_enabled():  # differentiable form: (softmax(x) - onehot) * g, rows masked
-            valid = (target != ignore_index).to(x.dtype)
-            safe = where(target != ignore_index, target, 0).unsqueeze(1)
+            valid = target != ignore_index
+            safe = where(valid, target, 0).unsqueeze(1)
             onehot = x.new_zeros(x.shape).scatter_add(1, safe, x.new_ones((n, 1)))
-            return ((softmax(x, 1) - onehot) * (g_rows * valid).unsqueeze(1),
+            # ignored rows get exactly 0 (not g * 0: g is inf when every target is ignored)
+            return ((softmax(x, 1) - onehot) * where(valid, g_rows, 0.0).unsqueeze(1),
                     None, None, None)
         be = x._device._be
         gx = be.cross_entropy_backward(x._data, target._data, lse._data,
