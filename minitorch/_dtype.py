@@ -133,6 +133,46 @@ def scalar_dtype(x) -> dtype:
     return _default_float
 
 
+# the ranges PyTorch's checked scalar conversion (c10::checked_convert) enforces, and the
+# C type names its message uses ("value cannot be converted to type int64_t without overflow")
+_INT_RANGE = {"int32": (-2 ** 31, 2 ** 31 - 1), "int64": (-2 ** 63, 2 ** 63 - 1)}
+_CHECKED_NAMES = {"float32": "float", "float64": "double", "int32": "int", "int64": "int64_t",
+                  "bool": "bool"}
+_FLOAT32_MAX = _builtin_float(np.finfo(np.float32).max)
+
+
+def overflow_error(d: "dtype", name=None) -> RuntimeError:
+    return RuntimeError(f"value cannot be converted to type {name or _CHECKED_NAMES[d.name]} "
+                        f"without overflow")
+
+
+def check_scalar(value, d: "dtype") -> None:
+    """Raise PyTorch's errors where the Python scalar ``value`` does not fit ``d`` (``full``,
+    ``fill_``, ``t[k] = value``, ``masked_fill``) instead of wrapping it silently: an int
+    beyond 64 bits cannot be read at all (OverflowError); an int or float outside an
+    integer dtype's range, NaN into an integer dtype, or a finite float beyond float32's
+    range is a RuntimeError.  Floats are compared as doubles, as PyTorch does."""
+    if isinstance(value, (_builtin_bool, np.bool_)):
+        return
+    if isinstance(value, (_builtin_int, np.integer)):
+        v = _builtin_int(value)
+        if v >= 2 ** 64:
+            raise OverflowError("int too big to convert")
+        if v < -2 ** 63:
+            raise OverflowError("can't convert negative int to unsigned")
+        r = _INT_RANGE.get(d.name)
+        if r is not None and not r[0] <= v <= r[1]:
+            raise overflow_error(d)
+    elif isinstance(value, (_builtin_float, np.floating)):
+        v = _builtin_float(value)
+        r = _INT_RANGE.get(d.name)
+        if r is not None:
+            if v != v or v < r[0] or v > _builtin_float(r[1]):
+                raise overflow_error(d)
+        elif d is float32 and v == v and abs(v) != np.inf and abs(v) > _FLOAT32_MAX:
+            raise overflow_error(d)
+
+
 def _category_of_scalar(x) -> int:
     if isinstance(x, (_builtin_bool, np.bool_)):
         return 0

@@ -12,7 +12,28 @@ from .tensor import Tensor, _make, _shape_str
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like",
            "ones_like", "full_like", "empty_like", "arange", "linspace", "eye", "rand", "randn",
            "randint", "randperm", "normal", "rand_like", "randn_like", "randint_like",
-           "bernoulli", "multinomial", "scalar_tensor"]
+           "bernoulli", "multinomial", "scalar_tensor", "memory_format", "preserve_format",
+           "contiguous_format"]
+
+
+class memory_format:
+    """How a copy lays out its memory (``clone(memory_format=...)``), as ``torch.memory_format``:
+    ``preserve_format`` (the default) keeps a dense tensor's strides, ``contiguous_format``
+    gives C order."""
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"minitorch.{self.name}"
+
+    def __reduce__(self):
+        return self.name
+
+
+preserve_format = memory_format("preserve_format")
+contiguous_format = memory_format("contiguous_format")
 
 
 def _finish(data, dev, requires_grad) -> Tensor:
@@ -43,10 +64,20 @@ def _infer_np(data, dtype):
     """Python data -> numpy array with PyTorch's dtype inference."""
     if isinstance(data, Tensor):
         arr = np.array(data._device._be.to_numpy(data._data), copy=True)
-        return arr if dtype is None else arr.astype(dtype.np)
-    if isinstance(data, (np.ndarray, np.generic)):  # NumPy arrays and scalars keep their dtype
+        if dtype is None:
+            return arr
+        with np.errstate(invalid="ignore", over="ignore"):  # casts like NumPy, as PyTorch does
+            return arr.astype(dtype.np)
+    if isinstance(data, np.ndarray):  # NumPy arrays keep their dtype (and cast like NumPy)
         d = dtype or D.from_numpy_dtype(data.dtype)
-        return np.array(data, dtype=d.np, copy=True)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.array(data, dtype=d.np, copy=True)
+    if isinstance(data, np.generic):  # NumPy scalars keep their dtype, checked like numbers
+        d = dtype or D.from_numpy_dtype(data.dtype)
+        arr = np.array(data)
+        _check_range(arr, d)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return arr.astype(d.np)
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
         data = _untensor(data)
     try:
@@ -54,13 +85,31 @@ def _infer_np(data, dtype):
     except ValueError:
         err = _ragged_error(data)
         raise (err or ValueError("could not convert data to a tensor")) from None
+    if (arr.dtype == object or arr.dtype == np.uint64 or (
+            arr.dtype.kind == "f" and arr.size and float(np.abs(arr).max()) >= 2.0 ** 63)):
+        # Python ints beyond int64 (NumPy made object, uint64 or float64 of them): PyTorch
+        # reads each as a C long long and fails, unless the target is a floating/bool dtype
+        big = _has_big_int(data)
+        if big:
+            target = dtype
+            if target is None and big == "float":
+                target = D.get_default_dtype()
+            if target is None or not (target.is_floating_point or target is D.bool):
+                raise ValueError("Overflow when unpacking long long")
+            with np.errstate(over="ignore"):
+                return np.array(data, dtype=object).astype(
+                    np.float64 if target.is_floating_point else np.bool_).astype(target.np)
     if arr.dtype == object:
         err = _ragged_error(data)
         if err is not None:
             raise err
         raise TypeError(f"Could not infer dtype of {type(_flat(data)[0]).__name__}")
     if dtype is not None:
-        return arr.astype(dtype.np)
+        _check_range(arr, dtype)
+        # float64 -> float32 overflows to inf, and float(2**63) -> int64 passes PyTorch's
+        # check too: cast without NumPy's warnings
+        with np.errstate(over="ignore", invalid="ignore"):
+            return arr.astype(dtype.np)
     leaves = _flat(data) if isinstance(data, (list, tuple)) else []
     if leaves and all(isinstance(v, np.generic) for v in leaves):
         return arr.astype(D.from_numpy_dtype(arr.dtype).np)  # [np.float64(1.0)] stays float64
@@ -74,6 +123,33 @@ def _infer_np(data, dtype):
     if k in "US":
         raise TypeError(f"new(): invalid data type '{type(_flat(data)[0]).__name__}'")
     raise TypeError(f"Could not infer dtype of {arr.dtype}")
+
+
+def _check_range(arr: np.ndarray, d) -> None:
+    """Numbers given as Python data must fit an integer target dtype: PyTorch raises where
+    NumPy's cast would wrap (``tensor([3e9], dtype=int32)``, NaN into int64)."""
+    r = D._INT_RANGE.get(d.name)
+    if r is None or not arr.size or arr.dtype.kind not in "fiu":
+        return
+    if arr.dtype.kind == "f":
+        bad = bool(np.isnan(arr).any()) or float(arr.min()) < r[0] or float(arr.max()) > float(r[1])
+    else:
+        bad = int(arr.min()) < r[0] or int(arr.max()) > r[1]
+    if bad:
+        raise D.overflow_error(d, d.name)
+
+
+def _has_big_int(data):
+    """False, or True when Python data holds an int outside int64 ("float" when it also holds
+    a float, so that the inferred dtype is floating)."""
+    big = flt = False
+    for v in (_flat(data) if isinstance(data, (list, tuple)) else [data]):
+        if isinstance(v, int) and not isinstance(v, bool):
+            if not -2 ** 63 <= v < 2 ** 63:
+                big = True
+        elif isinstance(v, (float, np.floating)):
+            flt = True
+    return ("float" if flt else True) if big else False
 
 
 def _flat(data):
@@ -179,6 +255,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     dt = D.to_dtype(dtype) if dtype is not None else D.scalar_dtype(fill_value)
+    D.check_scalar(fill_value, dt)
     dev = canonical(device)
     size = _size((size,) if isinstance(size, (tuple, list)) else (size,))
     return _finish(dev._be.full(size, fill_value, dt), dev, requires_grad)

@@ -192,11 +192,20 @@ class Tensor:
     def element_size(self) -> int:
         return self._data.dtype.itemsize
 
-    def is_contiguous(self) -> bool:
+    def is_contiguous(self, memory_format=None) -> bool:
         return bool(self._data.flags.c_contiguous) if hasattr(self._data, "flags") else True
 
     def stride(self, dim: Optional[int] = None):
-        st = tuple(s // self._data.dtype.itemsize for s in self._data.strides)
+        x = self._data
+        st = tuple(s // x.dtype.itemsize for s in x.strides)
+        if not x.size and not any(st):
+            # NumPy gives a new empty array stride 0 everywhere; PyTorch's contiguous strides
+            # count each size-0 dim as 1
+            acc, out = 1, []
+            for s in reversed(x.shape):
+                out.append(acc)
+                acc *= max(s, 1)
+            st = tuple(reversed(out))
         return st if dim is None else st[_wrap_dim(dim, self._data.ndim)]
 
     def __len__(self) -> int:

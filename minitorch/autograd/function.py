@@ -343,35 +343,56 @@ class Function:
 
 def _link_view(inp: Tensor, out: Tensor, replay) -> None:
     """``out`` shares memory with ``inp``: share the version counter and remember how to
-    rebuild ``out`` from the root base (used when ``out`` is later modified in place)."""
+    rebuild ``out`` from the root base (used when ``out`` or its base is later modified in
+    place).
+
+    The chain of view ops is a linked list ``(parent, replay, depth)`` that shares its prefix
+    with ``inp``'s chain, so taking a view costs O(1) however deep the nesting; a deep chain
+    whose view is a contiguous block of a contiguous base collapses to three ops
+    (ops/inplace.py: ``collapse_chain``)."""
     x = inp._x
     base = x.get("base") if x else None
     if base is None:
-        base, chain = inp, (replay,)
+        base, chain = inp, (None, replay, 1)
     else:
-        chain = x["chain"] + (replay,)
+        prev = x["chain"]
+        chain = (prev, replay, prev[2] + 1)
+        if chain[2] > 8:
+            from ..ops.inplace import collapse_chain
+            chain = collapse_chain(base, out, chain)
     vc = base._vc
     if vc is None:
         vc = base._vc = [0]
     out._vc = vc
-    out._x = {"base": base, "chain": chain}
-    if base.grad_fn is not None and _state.grad:
-        # a differentiable view of a non-leaf: an in-place op on the base (or on another of
-        # its views) must re-point this view's grad_fn (ops/inplace.py: _refresh_views)
-        bx = base._x
-        if bx is None:
-            bx = base._x = {}
-        refs = bx.get("views")
-        if refs is None:
-            refs = bx["views"] = []
-        elif len(refs) >= 64 and not len(refs) & (len(refs) - 1):  # prune at powers of 2
-            refs[:] = [r for r in refs if r() is not None]
-        refs.append(_weakref(out))
+    ox = out._x = {"base": base, "chain": chain}
+    if _state.grad:
+        if x and "multi" in x:  # a view of an output of split/chunk/unbind (ops/shape.py)
+            ox["multi"] = (None, x["multi"][1])
+        if out._data.dtype.kind == "f" and not (base._requires_grad and base.grad_fn is None):
+            # a view of a non-leaf, or of a plain tensor that may get a history later: an
+            # in-place op on the base (or on another of its views) must re-point this
+            # view's grad_fn (ops/inplace.py: _refresh_views).  Leaves that require grad
+            # cannot be modified in place while recording, so their views are not tracked.
+            bx = base._x
+            if bx is None:
+                bx = base._x = {}
+            refs = bx.get("views")
+            if refs is None:
+                refs = bx["views"] = []
+            elif len(refs) >= bx.get("views_cap", 64):  # drop dead entries, amortized O(1)
+                refs[:] = [r for r in refs if r() is not None]
+                bx["views_cap"] = max(64, 2 * len(refs))
+            refs.append(_weakref(out))
 
 
 def replay_view(t: Tensor, chain) -> Tensor:
-    """Apply a view's recorded chain of view ops to another tensor of the base's shape."""
-    for fn, arg in chain:
+    """Apply a view's recorded chain of view ops (see ``_link_view``) to another tensor of
+    the base's shape."""
+    ops = []
+    while chain is not None:
+        chain, fn_arg = chain[0], chain[1]
+        ops.append(fn_arg)
+    for fn, arg in reversed(ops):
         t = fn(t, arg)
     return t
 

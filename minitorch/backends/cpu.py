@@ -45,6 +45,15 @@ def _sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
+def _repeats(a) -> bool:
+    """Does ``a`` hold some memory location more than once (a broadcast view)?"""
+    if a.size:
+        for n, st in zip(a.shape, a.strides):
+            if st == 0 and n > 1:
+                return True
+    return False
+
+
 class CpuBackend(Backend):
     name = "cpu"
     array_type = np.ndarray
@@ -94,11 +103,22 @@ class CpuBackend(Backend):
         return x.transpose(dims)
 
     def expand(self, x, shape):
-        return np.broadcast_to(x, shape)
+        # NumPy marks every broadcast view read-only; only one that repeats an element in
+        # memory (stride 0 along a dim of size > 1) must refuse writes
+        v = np.broadcast_to(x, shape)
+        if x.flags.writeable and not _repeats(v):
+            v.flags.writeable = True
+        return v
 
     def slice(self, x, key):
         # the trailing Ellipsis makes NumPy return a 0-d *view* (not a scalar) for all-int keys
-        return x[key + (Ellipsis,)]
+        r = x[key + (Ellipsis,)]
+        if not r.flags.writeable and not _repeats(r):  # e.g. a row of an expanded tensor
+            try:
+                r.flags.writeable = True
+            except ValueError:  # memory that is read-only itself
+                pass
+        return r
 
     def flip(self, x, dims):
         return np.flip(x, dims).copy()

@@ -318,6 +318,39 @@ def _write(be, x, spec, vals):
     be.index_put_(vp, spec.idxs, vals, False)
 
 
+def _fit_value(self: Tensor, spec: IndexSpec, value: Tensor) -> Tensor:
+    """Check that ``value`` broadcasts to the indexing result (PyTorch's messages), with its
+    leading size-1 dims dropped first as PyTorch does (``t[0] = v`` with ``v`` of shape
+    (1, 3) into a row of 3), and that the written region has no element twice in memory."""
+    from .inplace import check_no_overlap
+    be = self._device._be
+    region = self._data if spec.trivial else be.slice(self._data, spec.basic)
+    check_no_overlap(region)
+    if spec.idxs:  # the shape Index would return: broadcast index dims, then the others
+        rest = [d for d in range(region.ndim) if d not in spec.pos]
+        target = spec.bshape + tuple(region.shape[d] for d in rest)
+        if spec.out_perm is not None:
+            target = tuple(target[p] for p in spec.out_perm)
+    else:
+        target = tuple(region.shape)
+    vs = value._data.shape
+    lead = 0
+    while lead < len(vs) and vs[lead] == 1 and len(vs) - lead > len(target):
+        lead += 1
+    if lead:
+        value = value.reshape(vs[lead:])
+        vs = vs[lead:]
+    ok = len(vs) <= len(target) and all(
+        v == 1 or v == t for v, t in zip(reversed(vs), reversed(target)))
+    if not ok:
+        if spec.idxs:
+            raise RuntimeError(f"shape mismatch: value tensor of shape {_shape_str(vs)} cannot be "
+                               f"broadcast to indexing result of shape {_shape_str(target)}")
+        from .shape import expand
+        expand(value, target)  # raises PyTorch's words for this case
+    return value
+
+
 def setitem(self: Tensor, key, value) -> None:
     from .inplace import check_inplace, commit_inplace
     if not isinstance(value, Tensor):
@@ -325,6 +358,7 @@ def setitem(self: Tensor, key, value) -> None:
         if isinstance(value, (list, tuple, np.ndarray)):
             value = tensor(value, dtype=self.dtype, device=self._device)
         elif isinstance(value, (bool, int, float, np.number, np.bool_)):
+            D.check_scalar(value, self.dtype)
             value = _make(self._device._be.full((), value, self.dtype), self._device, False, None,
                           0, None)
         else:
@@ -334,6 +368,7 @@ def setitem(self: Tensor, key, value) -> None:
     if value._data.dtype != self._data.dtype:
         value = value.to(self.dtype)
     spec = parse_key(self, key)
+    value = _fit_value(self, spec, value)
     recording = _state.grad and (self._requires_grad or value._requires_grad)
     check_inplace(self)
     if not recording:
@@ -362,8 +397,9 @@ class Gather(Function):
 def _check_index_arg(name, self, dim, index, src=None):
     if not isinstance(index, Tensor):
         raise TypeError(f"{name}(): argument 'index' must be Tensor, not {type(index).__name__}")
-    if index._data.dtype != np.int64:
-        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if index._data.dtype != np.int64 and index._data.dtype != np.int32:
+        raise RuntimeError(f"{'scatter' if name.startswith('scatter') else name}(): Expected "
+                           f"dtype int32/int64 for index")
     if index._device is not self._device:
         raise _device_error(self, index)
     nd = self._data.ndim
@@ -390,6 +426,8 @@ def _check_index_arg(name, self, dim, index, src=None):
 
 def gather(self: Tensor, dim: int, index: Tensor) -> Tensor:
     d = _check_index_arg("gather", self, dim, index)
+    if index._data.dtype != np.int64:  # int32 indices are accepted, as in PyTorch
+        index = index.long()
     return Gather.apply(self, d, index)
 
 
@@ -426,6 +464,10 @@ def scatter_add(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
         raise TypeError("scatter_add(): argument 'src' must be Tensor")
     if src._device is not self._device:
         raise _device_error(self, src)
+    if src._data.dtype != self._data.dtype:
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+    if index._data.dtype != np.int64:  # int32 indices are accepted, as in PyTorch
+        index = index.long()
     for k in range(index._data.ndim):
         if index._data.shape[k] > src._data.shape[k]:
             raise RuntimeError(f"Size does not match at dimension {k} expected index "
@@ -453,6 +495,7 @@ def masked_fill(self: Tensor, mask: Tensor, value) -> Tensor:
                                f"tensor with {value._data.ndim} dimension(s).")
         value = value.to(self.dtype)
     else:
+        D.check_scalar(value, self.dtype)
         value = self.dtype.np.type(value) if self.dtype.category else bool(value)
     broadcast_shapes(self._data.shape, mask._data.shape)
     out = where(mask, value, self)

@@ -15,13 +15,83 @@ from ..tensor import Tensor, _make, _shape_str
 
 def check_inplace(self: Tensor) -> None:
     if _state.grad:
-        if self._requires_grad and self.grad_fn is None:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
-                               "operation.")
+        if self._requires_grad:
+            x = self._x
+            if x is not None and "multi" in x:
+                raise multi_view_error(self, True)
+            if self.grad_fn is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
         base = self._base
         if base is not None and base._requires_grad and base.grad_fn is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                                "in-place operation.")
+
+
+_OVERLAP_MSG = ("unsupported operation: more than one element of the written-to tensor refers to a "
+                "single memory location. Please clone() the tensor before performing the "
+                "operation.")
+
+
+def internal_overlap(a) -> bool:
+    """Do several elements of array ``a`` share one memory location (a broadcast view:
+    stride 0 on a dim of size > 1)?  PyTorch refuses most in-place writes into those."""
+    if not a.size:
+        return False
+    for s, st in zip(a.shape, a.strides):
+        if st == 0 and s > 1:
+            return True
+    return False
+
+
+def check_no_overlap(a) -> None:
+    if internal_overlap(a):
+        raise RuntimeError(_OVERLAP_MSG)
+
+
+def distinct_region(be, a):
+    """The elements of ``a`` with each memory location once (a broadcast view sliced to size 1
+    along its stride-0 dims): what ``fill_`` writes, as PyTorch's fill_ allows overlap."""
+    if not internal_overlap(a):
+        return a
+    return be.slice(a, tuple(slice(0, 1) if st == 0 and s > 1 else slice(None)
+                             for s, st in zip(a.shape, a.strides)))
+
+
+_MULTI_TAIL = ("This view is the output of a function that returns multiple views. Such functions "
+               "do not allow the output views to be modified inplace. You should replace the "
+               "inplace operation by an out-of-place one.")
+
+
+def multi_view_error(t: Tensor, modified_self: bool) -> RuntimeError:
+    """PyTorch's error for an in-place op on (or under) an output of split/chunk/unbind.
+    ``t._x["multi"]`` is ``(label or None, base required grad when the view was taken)``."""
+    label, grad = t._x["multi"]
+    if grad:
+        if label is None:  # a view of such an output: named after its own view op
+            fn = t.grad_fn
+            name = fn.name() if fn is not None else "View"
+            name = name[:-9] if name.endswith("Backward0") else name
+            label = f"Output {t._output_nr} of {name}"
+        head = label + " is a view and " + (
+            "is being modified inplace." if modified_self else
+            "its base or another view of its base has been modified inplace.")
+    else:
+        head = "A view was created in no_grad mode and " + (
+            "is being modified inplace with grad mode enabled." if modified_self else
+            "its base or another view of its base has been modified inplace with grad mode "
+            "enabled.")
+    return RuntimeError(head + " " + _MULTI_TAIL)
+
+
+class ModifiedMultiOutputView(Function):
+    """The grad_fn of an output of split/chunk/unbind whose base was modified in place
+    afterwards: PyTorch forbids differentiating through it (its error is raised when the
+    gradient reaches this node; PyTorch raises on the first use of the view)."""
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError(ctx.msg)
 
 
 def _bump(self: Tensor) -> None:
@@ -32,8 +102,9 @@ def _bump(self: Tensor) -> None:
         vc[0] += 1
 
 
-def commit_inplace(self: Tensor, out) -> Tensor:
-    """Make ``self`` hold ``out`` (already written into self's memory if out is None)."""
+def commit_inplace(self: Tensor, out, write: bool = True) -> Tensor:
+    """Make ``self`` hold ``out`` (already written into self's memory if out is None, or if
+    ``write`` is false)."""
     if out is not None:
         if out._data.shape != self._data.shape:
             raise RuntimeError(f"output with shape {_shape_str(self._data.shape)} doesn't match the "
@@ -42,8 +113,11 @@ def commit_inplace(self: Tensor, out) -> Tensor:
         if src.category > dst.category:
             raise RuntimeError(f"result type {src.pt_name} can't be cast to the desired output "
                                f"type {dst.pt_name}")
+        if out.grad_fn is not None and self._x is not None and "multi" in self._x:
+            raise multi_view_error(self, True)  # a plain output of split & co, now recorded
         be = self._device._be
-        if out._data is not self._data:
+        if write and out._data is not self._data:
+            check_no_overlap(self._data)
             try:
                 be.copy_(self._data, out._data)
             except ValueError as e:
@@ -120,15 +194,50 @@ def _regenerate(view: Tensor, base: Tensor, chain) -> None:
 
 def _refresh_views(base: Tensor, skip: Tensor) -> None:
     """After ``base`` (or one of its views) got a new graph node, the other live views of
-    ``base`` must not keep pointing at its old graph: they see the new values."""
+    ``base`` must not keep pointing at its old graph: they see the new values.  (Views are
+    tracked from the moment they are taken, also when the base had no history then.)"""
     refs = base._x.get("views") if base._x else None
     if not refs:
         return
     for r in tuple(refs):
         v = r()
         if v is not None and v is not skip:
-            _regenerate(v, base, v._x["chain"])
+            if "multi" in v._x:  # an output of split & co: PyTorch forbids using it now
+                node = ModifiedMultiOutputView._backward_cls()
+                node.msg = str(multi_view_error(v, False))
+                v.grad_fn, v._output_nr, v._requires_grad = node, 0, True
+            else:
+                _regenerate(v, base, v._x["chain"])
     refs[:] = [r for r in refs if r() is not None]
+
+
+def _address(a):
+    ai = getattr(a, "__array_interface__", None)  # NumPy (cpu, cudasim)
+    if ai is None:
+        ai = getattr(a, "__cuda_array_interface__", None)  # CuPy
+        if ai is None:
+            return None
+    return ai["data"][0]
+
+
+def collapse_chain(base: Tensor, out: Tensor, chain):
+    """A deep chain of view ops (``_link_view``), replaced by flatten -> slice -> reshape when
+    the view is one C-contiguous block of a C-contiguous base: nested views such as
+    ``y = y.unsqueeze(0)[0]`` in a loop then keep a chain of bounded length."""
+    b, o = base._data, out._data
+    n = o.size
+    if not n or not b.flags.c_contiguous or not o.flags.c_contiguous:
+        return chain
+    pb, po = _address(b), _address(o)
+    if pb is None or po is None:
+        return chain
+    k, r = divmod(po - pb, b.itemsize)
+    if r or k < 0 or k + n > b.size:
+        return chain
+    from .shape import _replay_reshape, _replay_slice
+    c = (None, (_replay_reshape, (b.size,)), 1)
+    c = (c, (_replay_slice, (slice(k, k + n),)), 2)
+    return (c, (_replay_reshape, tuple(o.shape)), 3)
 
 
 def inplace(op):
@@ -175,11 +284,14 @@ def fill_(self: Tensor, value) -> Tensor:
                                f"{value._data.ndim} dimensions.")
         return copy_(self, value)
     check_inplace(self)
+    D.check_scalar(value, self.dtype)
+    be = self._device._be
     if _state.grad and self._requires_grad:
-        src = _make(self._device._be.full((), value, self.dtype), self._device, False, None, 0,
-                    None)
-        return commit_inplace(self, Overwrite.apply(self, src))
-    self._device._be.copy_(self._data, value)
+        src = _make(be.full((), value, self.dtype), self._device, False, None, 0, None)
+        out = Overwrite.apply(self, src)
+        be.copy_(distinct_region(be, self._data), value)
+        return commit_inplace(self, out, write=False)
+    be.copy_(distinct_region(be, self._data), value)
     return commit_inplace(self, None)
 
 
@@ -221,6 +333,7 @@ def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
                            f"broadcast shape {_shape_str(src._data.shape)}") from None
     if _state.grad and (src._requires_grad or self._requires_grad):
         return commit_inplace(self, Overwrite.apply(self, src))
+    check_no_overlap(self._data)
     self._device._be.copy_(self._data, src._data)  # copy_ casts freely, like PyTorch
     return commit_inplace(self, None)
 

@@ -7,23 +7,73 @@ from ..tensor import Tensor
 
 
 class Clone(Function):
+    """A copy; ``keep_strides``: PyTorch's ``memory_format=torch.preserve_format``, where a
+    dense, non-overlapping tensor keeps its strides (``x.t().clone()`` is still transposed in
+    memory) and any other comes out C-contiguous."""
     _raw_forward = True
 
     @staticmethod
-    def forward(ctx, a):
-        return a._device._be.astype(a._data, D._BY_NP[a._data.dtype])
+    def forward(ctx, a, keep_strides):
+        be = a._device._be
+        x = a._data
+        dt = D._BY_NP[x.dtype]
+        if keep_strides and x.ndim > 1 and x.size and not x.flags.c_contiguous:
+            order = _dense_order(x)
+            if order is not None:  # allocate in that memory order, view it back, copy
+                inv = [0] * len(order)
+                for j, i in enumerate(order):
+                    inv[i] = j
+                out = be.permute(be.empty(tuple(x.shape[i] for i in order), dt), tuple(inv))
+                be.copy_(out, x)
+                return out
+        return be.astype(x, dt)
 
     @staticmethod
     def backward(ctx, g):
-        return g
+        return g, None
+
+
+def _dense_order(x):
+    """The dims of ``x`` from outermost to innermost in memory if its elements fill one block
+    with no gaps and no repeats (c10's is_non_overlapping_and_dense), else None.  Size-1 dims
+    go just inside the dim whose stride they share, which reproduces their strides in the
+    usual cases (``unsqueeze`` of a transposed tensor)."""
+    it = x.itemsize
+    st = [s // it for s in x.strides]
+    shape = x.shape
+    if any(s < 0 for s in st):
+        return None
+    need = 1
+    for i in sorted((i for i in range(len(shape)) if shape[i] > 1), key=lambda i: st[i]):
+        if st[i] != need:
+            return None
+        need *= shape[i]
+    return sorted(range(len(shape)), key=lambda i: (-st[i], shape[i] == 1))
+
+
+def _wants_contiguous(memory_format, name: str) -> bool:
+    from ..creation import contiguous_format, preserve_format
+    if memory_format is None or memory_format is preserve_format:
+        return False
+    if memory_format is contiguous_format:
+        return True
+    raise RuntimeError(f"{name}(): unsupported memory format {memory_format!r} (minitorch has "
+                       "preserve_format and contiguous_format)")
 
 
 def clone(self: Tensor, *, memory_format=None) -> Tensor:
-    return Clone.apply(self)
+    return Clone.apply(self, not _wants_contiguous(memory_format, "clone"))
 
 
 def contiguous(self: Tensor, memory_format=None) -> Tensor:
-    return self if self.is_contiguous() else Clone.apply(self)
+    if memory_format is not None and memory_format is not _contiguous_format():
+        raise RuntimeError(f"contiguous(): unsupported memory format {memory_format!r}")
+    return self if self.is_contiguous() else Clone.apply(self, False)
+
+
+def _contiguous_format():
+    from ..creation import contiguous_format
+    return contiguous_format
 
 
 def new_factories() -> dict:
@@ -55,10 +105,11 @@ def new_factories() -> dict:
 def random_inplace(kind: str):
     """``uniform_(a, b)``, ``normal_(mean, std)``, ``bernoulli_(p)``: refill in place."""
     from ..random import generator_for
-    from .inplace import check_inplace, commit_inplace
+    from .inplace import check_inplace, check_no_overlap, commit_inplace
 
     def method(self, a=None, b=None, *, generator=None):
         check_inplace(self)
+        check_no_overlap(self._data)
         be = self._device._be
         if self._data.dtype.kind != "f":
             raise RuntimeError(f"{kind}_ expects a floating point tensor, got {self.dtype}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from .. import _dtype as D
-from ..autograd.function import Function
+from ..autograd.function import Function, _state
 from ..tensor import Tensor, _shape_str, _wrap_dim
 from .elementwise import _device_error, sum_to
 
@@ -176,7 +176,7 @@ def expand(self: Tensor, *sizes) -> Tensor:
     sizes = _shape_arg(sizes)
     old = self._data.shape
     if len(sizes) < len(old):
-        raise RuntimeError(f"expand(torch.FloatTensor{{{_shape_str(old)}}}, size={_shape_str(sizes)}):"
+        raise RuntimeError(f"expand({self.type_name()}{{{_shape_str(old)}}}, size={_shape_str(sizes)}):"
                            f" the number of sizes provided ({len(sizes)}) must be greater or equal "
                            f"to the number of dimensions in the tensor ({len(old)})")
     lead = len(sizes) - len(old)
@@ -225,7 +225,7 @@ def squeeze(self: Tensor, dim=None) -> Tensor:
         new = tuple(s for s in shape if s != 1)
     else:
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
-        dims = {_wrap_dim(d, len(shape)) for d in dims}
+        dims = _unique_dims(dims, len(shape))
         new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
     return reshape(self, new) if new != shape else _alias(self)
 
@@ -255,8 +255,20 @@ def flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 def unflatten(self: Tensor, dim: int, sizes) -> Tensor:
     shape = self._data.shape
+    if not shape:
+        raise RuntimeError(f"unflatten got an unexpected error:\nDimension specified as {dim} but "
+                           f"tensor has no dimensions")
     d = _wrap_dim(dim, len(shape))
-    sizes = infer_shape(tuple(sizes), shape[d])
+    sizes = _shape_arg((sizes,)) if not isinstance(sizes, int) else (sizes,)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    try:
+        sizes = infer_shape(sizes, shape[d])
+    except RuntimeError:
+        if sum(1 for s in sizes if s == -1) > 1:
+            raise
+        raise RuntimeError(f"unflatten: Provided sizes {_shape_str(sizes)} don't multiply up to the "
+                           f"size of dim {dim} ({shape[d]}) in the input tensor") from None
     return reshape(self, shape[:d] + sizes + shape[d + 1:])
 
 
@@ -314,33 +326,57 @@ class Flip(Function):
         return Flip.apply(g, ctx.dims), None
 
 
+def _unique_dims(dims, n: int) -> set:
+    """Wrap each dim; PyTorch refuses one named twice (``flip(0, -2)`` on 2-d)."""
+    seen = set()
+    for d in dims:
+        w = _wrap_dim(d, n)
+        if w in seen:
+            raise RuntimeError(f"dim {w} appears multiple times in the list of dims")
+        seen.add(w)
+    return seen
+
+
 def flip(self: Tensor, *dims) -> Tensor:
+    if not dims:
+        raise TypeError('flip() missing 1 required positional arguments: "dims"')
     dims = _shape_arg(dims)
     n = self._data.ndim
-    wd = tuple(sorted({_wrap_dim(d, n) for d in dims}))
-    return Flip.apply(self, wd)
+    wd = _unique_dims(dims, n)
+    return Flip.apply(self, tuple(sorted(wd)) if n else ())  # a 0-d tensor has nothing to flip
+
+
+def _skipped(t: Tensor) -> bool:
+    """PyTorch's legacy rule: cat skips 1-D empty tensors (whatever the other shapes)."""
+    return t._data.ndim == 1 and t._data.shape[0] == 0
 
 
 class Cat(Function):
+    """Concatenation.  ``skip``: the inputs left out by the legacy rule above; they still
+    take part in dtype promotion and get a (zero-size) gradient."""
     _raw_forward = True
 
     @staticmethod
-    def forward(ctx, dim, *ts):
+    def forward(ctx, dim, skip, *ts):
         be = ts[0]._device._be
         rt = ts[0].dtype
         for t in ts[1:]:
             rt = D.promote_types(rt, t.dtype)
-        arrs = [t._data if t._data.dtype == rt.np else be.astype(t._data, rt) for t in ts]
-        ctx.sizes = [t._data.shape[dim] for t in ts]
+        kept = [t for i, t in enumerate(ts) if i not in skip] if skip else ts
+        arrs = [t._data if t._data.dtype == rt.np else be.astype(t._data, rt) for t in kept]
+        ctx.sizes = [None if i in skip else t._data.shape[dim] for i, t in enumerate(ts)]
         ctx.dtypes = [t.dtype for t in ts]
         ctx.dim = dim
-        return be.cat(arrs, dim)
+        return be.contiguous(be.cat(arrs, dim))  # (NumPy keeps F order for F-order inputs)
 
     @staticmethod
     def backward(ctx, g):
-        outs = [None]
+        outs = [None, None]
         start = 0
         for s, dt in zip(ctx.sizes, ctx.dtypes):
+            if s is None:
+                outs.append(g.new_zeros(0, dtype=dt))
+                continue
             piece = g.narrow(ctx.dim, start, s)
             outs.append(piece if piece.dtype is dt else piece.to(dt))
             start += s
@@ -357,16 +393,20 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         if not isinstance(t, Tensor):
             raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
                             f"{type(t).__name__}")
-    # legacy behaviour kept by PyTorch: 1-D empty tensors are skipped
-    ref = next((t for t in ts if not (t._data.ndim == 1 and t._data.shape[0] == 0)), ts[0])
-    ts = [t for t in ts if t is ref or not (t._data.ndim == 1 and t._data.shape[0] == 0)]
+    # legacy behaviour kept by PyTorch: 1-D empty tensors are skipped (unless all are)
+    ref = next((t for t in ts if not _skipped(t)), ts[0])
+    skip = frozenset(i for i, t in enumerate(ts) if t is not ref and _skipped(t))
     nd = ref._data.ndim
-    if nd == 0:
-        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    for i, t in enumerate(ts):
+        if t._data.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
+                               f"concatenated")
     d = _wrap_dim(dim, nd)
     for i, t in enumerate(ts):
         if t._device is not ref._device:
             raise _device_error(ref, t)
+        if i in skip:
+            continue
         if t._data.ndim != nd:
             raise RuntimeError(f"Tensors must have same number of dimensions: got {nd} and "
                                f"{t._data.ndim}")
@@ -375,9 +415,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected "
                                    f"size {ref._data.shape[k]} but got size {t._data.shape[k]} for "
                                    f"tensor number {i} in the list.")
-    if len(ts) == 1:
-        return ts[0].clone()
-    return Cat.apply(d, *ts)
+    return Cat.apply(d, skip, *ts)
 
 
 concat = cat
@@ -415,6 +453,8 @@ def vstack(tensors):
 
 
 def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
+    if not self._data.ndim:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     d = _wrap_dim(dim, self._data.ndim)
     size = self._data.shape[d]
     if start < 0:
@@ -445,7 +485,19 @@ def split(self: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     for s in sizes:
         out.append(narrow(self, d, start, s))
         start += s
-    return tuple(out)
+    return _multi_output(self, out, "Split" if isinstance(split_size_or_sections, int)
+                         else "SplitWithSizes")
+
+
+def _multi_output(self: Tensor, outs, name: str) -> tuple:
+    """Mark the views returned by split/chunk/unbind: PyTorch refuses in-place ops on them
+    (and the use of one after its base or a sibling was modified in place) while autograd
+    records; see ops/inplace.py ``multi_view_error``."""
+    if _state.grad:
+        rg = self._requires_grad
+        for i, o in enumerate(outs):
+            o._x["multi"] = (f"Output {i} of {name}", rg)
+    return tuple(outs)
 
 
 builtin_sum = sum
@@ -457,16 +509,21 @@ def chunk(self: Tensor, chunks: int, dim: int = 0) -> tuple:
     d = _wrap_dim(dim, self._data.ndim)
     size = self._data.shape[d]
     step = -(-size // chunks) if size else 1
-    return split(self, step, d) if size else tuple(narrow(self, d, 0, 0) for _ in range(chunks))
+    if size:
+        return split(self, step, d)
+    return _multi_output(self, [narrow(self, d, 0, 0) for _ in range(chunks)], "Split")
 
 
 def unbind(self: Tensor, dim: int = 0) -> tuple:
     d = _wrap_dim(dim, self._data.ndim)
     key_pre = (slice(None),) * d
-    return tuple(Slice.apply(self, key_pre + (i,)) for i in range(self._data.shape[d]))
+    return _multi_output(self, [Slice.apply(self, key_pre + (i,))
+                                for i in range(self._data.shape[d])], "Unbind")
 
 
 def repeat(self: Tensor, *sizes) -> Tensor:
+    if not sizes:
+        raise TypeError('repeat() missing 1 required positional arguments: "repeats"')
     sizes = _shape_arg(sizes)
     shape = self._data.shape
     if len(sizes) < len(shape):
@@ -482,7 +539,11 @@ def repeat(self: Tensor, *sizes) -> Tensor:
     for r, s in zip(sizes, shape):
         target += [r, s]
     y = expand(reshape(x, tuple(inter)), tuple(target))
-    return reshape(y, tuple(r * s for r, s in zip(sizes, shape)))
+    out = reshape(y, tuple(r * s for r, s in zip(sizes, shape)))
+    if out._x is not None and "base" in out._x:  # no copy was needed (all counts 1, or zero
+        from .misc import Clone                   # elements): PyTorch always copies
+        out = Clone.apply(out, False)
+    return out
 
 
 def tile(self: Tensor, dims) -> Tensor:
@@ -496,8 +557,17 @@ def movedim(self: Tensor, source, destination) -> Tensor:
     n = self._data.ndim
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source "
+                           f"({_shape_str(src)} dims) should contain the same number of dims as "
+                           f"destination ({_shape_str(dst)} dims)")
     src = [_wrap_dim(s, n) for s in src]
     dst = [_wrap_dim(d, n) for d in dst]
+    for name, ds in (("source", src), ("destination", dst)):
+        if len(set(ds)) != len(ds):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({_shape_str(ds)})")
+    if n == 0:
+        return _alias(self)
     order = [i for i in range(n) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)

@@ -231,7 +231,10 @@ def view_strides(old_shape, old_strides, new_shape):
 
 def check_writable(a, msg: str) -> None:
     """A broadcast view (stride 0 on a dim of size > 1) cannot be written: several threads
-    would write one element.  NumPy marks such views read-only; so do we, with its words."""
+    would write one element.  NumPy marks such views read-only; so do we, with its words.
+    (An array with no element has nothing to write: NumPy gives it stride 0 on every dim.)"""
+    if not a.size:
+        return
     for s, st in zip(a.shape, a.strides):
         if st == 0 and s > 1:
             raise ValueError(msg)
