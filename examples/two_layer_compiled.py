@@ -64,13 +64,19 @@ def main(steps: int = 200, quiet: bool = False, show_ir: bool = True) -> dict:
     le = run(eager_step, x, y, 2)
     lc = run(compiled_step, x, y, 2)
     graph = compiled_step.graphs[-1]
-    traced_nodes = int(graph.passes[-1].split()[1])
+    ir = graph.unfused or graph          # the IR after the passes, before fusion
+    nodes_line = next(p for p in graph.passes if p.startswith("nodes:"))
+    traced_nodes = int(nodes_line.split()[1])
     if show_ir and not quiet:
-        print(graph)
+        print(ir)
         print()
     if not quiet:
-        print(f"nodes: {traced_nodes} traced -> {len(graph.nodes)} after the passes "
-              f"({'; '.join(graph.passes[:-1])})")
+        print(f"nodes: {traced_nodes} traced -> {len(ir.nodes)} after the passes "
+              f"({'; '.join(p for p in graph.passes if not p.startswith(('nodes', 'fusion')))})")
+        print(f"fusion: {len(ir.nodes)} nodes -> {len(graph.nodes)} launches, with "
+              f"{len(graph.kernels)} generated kernel(s):")
+        for line in graph.fusion:
+            print("  " + line)
     le2, lc2, t_eager, t_comp = interleaved(eager_step, compiled_step, x, y, steps)
     le, lc = le + le2, lc + lc2
     diff = max(abs(a - b) / max(abs(a), 1e-12) for a, b in zip(le, lc))
@@ -82,7 +88,8 @@ def main(steps: int = 200, quiet: bool = False, show_ir: bool = True) -> dict:
               f"each")
         compiled_step.explain()
     return {"eager": le, "compiled": lc, "nodes_before": traced_nodes,
-            "nodes_after": len(graph.nodes), "max_rel_diff": diff}
+            "nodes_after": len(ir.nodes), "launches": len(graph.nodes),
+            "kernels": [k.name for k in graph.kernels], "max_rel_diff": diff}
 
 
 if __name__ == "__main__":

@@ -76,7 +76,14 @@ def load(*args, **kwargs):
 
 def __getattr__(name):
     # heavier optional parts load on first use: `minitorch.viz` imports graphviz
-    if name in ("viz", "nn", "optim", "utils", "datasets"):
+    if name in ("compile", "jit", "compiler"):
+        import importlib
+        importlib.import_module("minitorch.compiler")  # registers the "inductor" backend
+        if name == "compile":
+            from .jit import compile as _compile
+            return _compile
+        return importlib.import_module(f"minitorch.{name}")
+    if name in ("viz", "nn", "optim", "utils", "datasets", "jit", "compiler"):
         import importlib
         return importlib.import_module(f"minitorch.{name}")
     raise AttributeError(f"module 'minitorch' has no attribute '{name}'")

@@ -442,7 +442,7 @@ def test_step_counter_arithmetic_is_a_break_not_a_constant():
 class _CNN(nn.Module):
     def __init__(self):
         super().__init__()
-        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.conv = nn.Conv2d(1, 4, 3, padding=1, bias=False)  # (BatchNorm follows)
         self.bn = nn.BatchNorm2d(4)
         self.fc = nn.Linear(4 * 4 * 4, 3)
 
@@ -469,7 +469,9 @@ class _Block(nn.Module):
         super().__init__()
         self.heads = heads
         self.ln1, self.ln2 = nn.LayerNorm(c), nn.LayerNorm(c)
-        self.qkv, self.proj = nn.Linear(c, 3 * c), nn.Linear(c, c)
+        # no bias on q, k, v: a key bias has an exactly zero gradient (softmax ignores a
+        # constant shift), so AdamW would turn rounding noise into updates of that bias
+        self.qkv, self.proj = nn.Linear(c, 3 * c, bias=False), nn.Linear(c, c)
         self.fc1, self.fc2 = nn.Linear(c, 4 * c), nn.Linear(4 * c, c)
         self.register_buffer("mask", minitorch.ones(t, t).tril() == 0)
 
@@ -524,7 +526,7 @@ def _workload(name, device):
     return model, opt, batch, seq
 
 
-def _train(name, compiled, device, steps):
+def _train(name, compiled, device, steps, backend="interpret"):
     minitorch.manual_seed(0)
     model, opt, batch, loss_fn = _workload(name, device)
 
@@ -534,7 +536,7 @@ def _train(name, compiled, device, steps):
         loss.backward()
         opt.step()
         return loss
-    f = minitorch.compile(step, fullgraph=True) if compiled else step
+    f = minitorch.compile(step, fullgraph=True, backend=backend) if compiled else step
     rng = np.random.default_rng(0)
     losses = [f(*batch(rng)).item() for _ in range(steps)]
     return losses, model, f
@@ -545,19 +547,37 @@ if "cudasim" in DEVICES:
     WORKLOADS += [("mlp", "cudasim", 20), ("cnn", "cudasim", 5), ("gpt", "cudasim", 5)]
 
 
+_EAGER = {}
+
+
+def _eager_run(name, device, steps):
+    key = (name, device, steps)
+    if key not in _EAGER:
+        losses, model, _ = _train(name, False, device, steps)
+        _EAGER[key] = (losses, {k: _np(v) for k, v in model.state_dict().items()})
+    return _EAGER[key]
+
+
+@pytest.mark.parametrize("backend", ["interpret", "inductor"])
 @pytest.mark.parametrize("name,device,steps", WORKLOADS,
                          ids=[f"{n}-{d}" for n, d, _ in WORKLOADS])
-def test_compiled_training_step_equals_eager(name, device, steps):
-    le, me, _ = _train(name, False, device, steps)
-    lc, mc, f = _train(name, True, device, steps)
+def test_compiled_training_step_equals_eager(name, device, steps, backend):
+    """The interpreter calls eager's primitives: bit for bit.  Fused kernels compute each op
+    with the eager kernels' scalar functions, but on cpu transcendental functions come from
+    the C library rather than NumPy's SIMD code: equal to 1e-5."""
+    le, pe = _eager_run(name, device, steps)
+    lc, mc, f = _train(name, True, device, steps, backend)
     ex = f.explain(verbose=False)
     assert ex.graph_count == 2, str(ex)       # first step (creates state), then the rest
     assert ex.calls.count("graph") == steps - 2
-    np.testing.assert_allclose(lc, le, rtol=0, atol=1e-6)
+    if backend == "inductor":
+        assert f.graphs[-1].kernels, "nothing fused"
+    tol = 0 if backend == "interpret" else 1e-5
+    np.testing.assert_allclose(lc, le, rtol=0, atol=tol)
     k = min(5, steps // 2)
     assert np.mean(le[-k:]) < np.mean(le[:k])  # it trains
-    for (n, pe), (_, pc) in zip(me.state_dict().items(), mc.state_dict().items()):
-        np.testing.assert_allclose(_np(pc), _np(pe), rtol=0, atol=1e-6, err_msg=n)
+    for n, pc in mc.state_dict().items():
+        np.testing.assert_allclose(_np(pc), pe[n], rtol=0, atol=tol, err_msg=n)
 
 
 def test_compiled_dropout_draws_fresh_masks_like_eager():
@@ -686,9 +706,9 @@ def test_lecture_example_two_layer_compiled():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     r = mod.main(steps=20, quiet=True)
-    assert r["compiled"] == r["eager"] and r["max_rel_diff"] == 0
+    assert r["max_rel_diff"] < 1e-5
     assert r["eager"][-1] < 0.05 * r["eager"][0]
-    assert r["nodes_after"] <= r["nodes_before"]
+    assert r["launches"] < r["nodes_after"] <= r["nodes_before"] and r["kernels"]
 
 
 def test_compile_a_module_and_a_method():

@@ -192,6 +192,9 @@ class Graph:
         self._slots: Dict[str, Any] = {}
         self._version_bumps: List[Tuple[str, int]] = []
         self.not_replayable: Optional[str] = None  # why running this graph would be wrong
+        self.kernels: list = []   # generated kernels (a graph fused by minitorch.compiler)
+        self.fusion: list = []    # what fused, and why each group ended
+        self.unfused: Optional["Graph"] = None
 
     # -- building ------------------------------------------------------------------------
     def new_value(self, dtype, shape, kind: str, name: str = "", device: str = "cpu") -> Value:

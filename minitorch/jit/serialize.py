@@ -156,6 +156,8 @@ def _spec_dec(s, where="outputs"):
 # -- files --------------------------------------------------------------------------------------
 def save(g: Graph, path) -> None:
     from safetensors.numpy import save_file
+    if g.unfused is not None:  # generated kernels are rebuilt from the IR, not stored
+        g = g.unfused
     if g.not_replayable:
         raise RuntimeError(f"graph {g.name} cannot be saved: {g.not_replayable}")
     tensors: Dict[str, np.ndarray] = {}

@@ -1,0 +1,200 @@
+"""Fused kernels at run time: build, cache, load, launch.
+
+``FusedKernel`` is what a ``fused`` node of a compiled graph calls with the arrays of its
+inputs.  On first use of a layout signature it renders the source (codegen.py) and builds it:
+
+* cpu: the host C++ compiler (``-O3 -march=native -fopenmp``), through the verified disk cache
+  of ``backends/runtime/cache.py`` (a library is loaded only after its manifest, size and
+  SHA-256 check out; a truncated or foreign file is rebuilt, never executed), then ctypes;
+* cuda / cudasim: the generated ``.cu`` file goes through the device's own runtime, exactly
+  like ``kernels/*.cu`` (NVRTC on a GPU; the host compiler and the shim on cudasim, where the
+  race checks -- shuffled thread order, the ASan build -- apply to generated kernels too).
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import threading
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+from ..backends.runtime import cache as _cache
+from ..backends.runtime.base import KERNELS_DIR, debug_level
+from .codegen import render
+
+__all__ = ["FusedKernel", "host_compiler", "stats"]
+
+_LOCK = threading.Lock()
+_LIBS: Dict[str, object] = {}      # library path -> ctypes.CDLL (dlopen'ed once)
+stats = {"built": 0, "launches": 0}
+_FLAGS = ("-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", "-std=c++17",
+          "-fno-strict-aliasing")
+
+
+def host_compiler():
+    """The C++ compiler used for cpu kernels (``CXX`` or c++/g++/clang++), or None."""
+    for c in (os.environ.get("CXX"), "c++", "g++", "clang++"):
+        if c and shutil.which(c):
+            return shutil.which(c)
+    return None
+
+
+class FusedKernel:
+    """One fused group's kernel.  ``source``: the generated code of the layout it ran with
+    (all-contiguous until it first runs); ``name``; ``ops`` (how many nodes it replaced);
+    ``srcs`` (the user's source lines)."""
+
+    def __init__(self, name: str, graph, group, inputs: Sequence[int], outputs: Sequence[int]):
+        self.name = name
+        self.shape = tuple(group.shape)
+        self.device = group.device
+        self.n = int(np.prod(self.shape)) if self.shape else 1
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        from .. import _dtype as D
+        self.out_dtypes = [D._BY_NP[np.dtype(graph.values[v].dtype)] for v in outputs]
+        self.ops = len(group.nodes)
+        self.srcs = sorted({n.src for n in group.nodes if n.src})
+        self._graph, self._group = graph, group
+        self._variants: Dict[str, object] = {}
+        self._sources: Dict[str, str] = {}
+        self.lang = "cpp" if group.device == "cpu" else "cuda"
+
+    # -- sources ---------------------------------------------------------------------------
+    def source_for(self, signature: str) -> str:
+        src = self._sources.get(signature)
+        if src is None:
+            src = self._sources[signature] = render(self._graph, self._group, self.inputs,
+                                                    self.outputs, signature, self.lang,
+                                                    self.name)
+        return src
+
+    @property
+    def source(self) -> str:
+        if self._sources:
+            return next(iter(self._sources.values()))
+        return self.source_for("c" * len(self.inputs))
+
+    def __repr__(self) -> str:
+        return f"<FusedKernel {self.name}: {self.ops} ops, {list(self.shape)} on {self.device}>"
+
+    # -- running ---------------------------------------------------------------------------
+    def signature(self, arrays) -> str:
+        out = []
+        for a in arrays:
+            if a.size == 1 and self.n != 1:
+                out.append("1")
+            elif a.shape == self.shape and a.flags.c_contiguous:
+                out.append("c")
+            else:
+                out.append("s")
+        return "".join(out)
+
+    def _meta(self, arrays, signature: str) -> List[int]:
+        meta: List[int] = []
+        nd = len(self.shape)
+        for a, s in zip(arrays, signature):
+            if s != "s":
+                continue
+            st = [x // a.itemsize for x in a.strides]
+            st = [0] * (nd - a.ndim) + st
+            full = (1,) * (nd - a.ndim) + tuple(a.shape)
+            meta += [0 if full[d] == 1 and self.shape[d] != 1 else st[d] for d in range(nd)]
+        return meta or [0]
+
+    def __call__(self, be, arrays):
+        sig = self.signature(arrays)
+        fn = self._variants.get(sig)
+        if fn is None:
+            fn = self._build(be, sig)
+        outs = [be.empty(self.shape, dt) for dt in self.out_dtypes]
+        stats["launches"] += 1
+        if self.n:
+            meta = self._meta(arrays, sig)
+            if self.lang == "cpp":
+                m = np.asarray(meta, dtype=np.int64)
+                fn(self.n, m.ctypes.data, *[a.ctypes.data for a in arrays],
+                   *[o.ctypes.data for o in outs])
+            else:
+                args = (np.int64(self.n), be.meta(meta)) + tuple(arrays) + tuple(outs)
+                be.launch_1d(fn, self.n, args)
+        return tuple(outs)
+
+    def _build(self, be, sig: str):
+        src = self.source_for(sig)
+        if debug_level() >= 3:
+            print(f"[minitorch.compiler] source of {self.name} ({sig}):\n{src}")
+        with _LOCK:
+            fn = self._variants.get(sig)
+            if fn is not None:
+                return fn
+            if self.lang == "cpp":
+                fn = _build_cpp(self.name, src)
+                fn.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * (
+                    1 + len(self.inputs) + len(self.outputs))
+            else:
+                fn = _build_cuda(be, self.name, src)
+            self._variants[sig] = fn
+            stats["built"] += 1
+        return fn
+
+
+def _build_cpp(name: str, src: str):
+    cxx = host_compiler()
+    if cxx is None:
+        raise RuntimeError("no C++ compiler found (set CXX, or install g++)")
+
+    def build(out_path):
+        import subprocess
+        d = os.path.dirname(out_path)
+        cpp = os.path.join(d, name + ".cpp")
+        with open(cpp, "w") as f:
+            f.write(src)
+        cmd = [cxx, *_FLAGS, "-I" + KERNELS_DIR, cpp, "-o", out_path]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"compiling the fused kernel {name} failed:\n{r.stderr[-4000:]}"
+                               f"\ncommand: {' '.join(cmd)}")
+    digest = hashlib.sha256((src + _kernel_headers_digest()).encode()).hexdigest()
+    path = _cache.build_cached(digest, _FLAGS, build, name=name, compiler=cxx,
+                               directory=_cache.cache_dir("fused"))
+    lib = _LIBS.get(path)
+    if lib is None:
+        lib = _LIBS[path] = ctypes.CDLL(path)
+    fn = getattr(lib, name)
+    fn.restype = None
+    return fn
+
+
+_HDR = {}
+
+
+def _kernel_headers_digest() -> str:
+    """The generated code includes kernels/elementwise.cu and common.cuh: a change there must
+    rebuild every cached kernel."""
+    key = "d"
+    if key not in _HDR:
+        h = hashlib.sha256()
+        for f in ("elementwise.cu", "common.cuh"):
+            with open(os.path.join(KERNELS_DIR, f), "rb") as fh:
+                h.update(fh.read())
+        _HDR[key] = h.hexdigest()
+    return _HDR[key]
+
+
+def _build_cuda(be, name: str, src: str):
+    """Write the source to a content-addressed file in the private cache, then load it through
+    the device's runtime (which caches its own build of it)."""
+    digest = hashlib.sha256(src.encode()).hexdigest()[:24]
+    d = _cache.cache_dir("fused-src")
+    path = os.path.join(d, f"{name[:80]}-{digest}.cu")
+    if not os.path.exists(path):
+        tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+        with open(tmp, "w") as f:
+            f.write(src)
+        os.replace(tmp, path)
+    mod = be.runtime.module(path, ())
+    return mod.get_function(name)
