@@ -250,6 +250,26 @@ class Backend:
         raise NotImplementedError
 
 
+    # -- fused attention ------------------------------------------------------------------
+    def attention(self, q, k, v, mask, causal, scale):
+        """Fused scaled dot-product attention of ``q`` (B, L, E), ``k`` (B, S, E), ``v``
+        (B, S, Ev) (one float dtype): returns ``(out, lse)``, (B, L, Ev) and (B, L).
+
+        ``s = scale * q @ k^T + mask`` (``mask``: None or an additive (B or 1, L, S) array of
+        the same dtype, -inf where a key takes no part), with ``s[b, i, j] = -inf`` for
+        ``j > i`` when ``causal``; ``out = softmax(s, -1) @ v`` and ``lse = log sum exp(s)``
+        per row.  A row whose every score is -inf gives zeros (as PyTorch) and lse = -inf.
+        Implementations need not store the (L, S) score matrix."""
+        raise NotImplementedError
+
+    def attention_backward(self, q, k, v, out, lse, grad, mask, causal, scale):
+        """The gradients ``(dq, dk, dv)`` of ``attention``'s ``out`` given its upstream
+        gradient ``grad`` (B, L, Ev), recomputing the probabilities ``p = exp(s - lse)``
+        (0 where s = -inf): ``dv = p^T grad``, ``ds = p * (grad @ v^T - rowsum(grad *
+        out))``, ``dq = scale * ds @ k``, ``dk = scale * ds^T @ q``."""
+        raise NotImplementedError
+
+
 def primitive_names():
     """Every method a backend must implement (what tests check against)."""
     import inspect

@@ -402,3 +402,54 @@ class CpuBackend(Backend):
         t = exp_avg * -step_size
         t /= denom
         p += t
+
+    # fused attention: queries in blocks of _ATT_BQ rows, so at most (B, _ATT_BQ, S) scores
+    # are held at once
+    _ATT_BQ = 256
+
+    def _attn_scores(self, q, k, mask, causal, scale, i0, i1):
+        s = np.matmul(q[:, i0:i1], np.swapaxes(k, 1, 2))
+        s *= q.dtype.type(scale)
+        if mask is not None:
+            s += mask[:, i0:i1]
+        if causal:
+            j = np.arange(k.shape[1])
+            s[:, j[None, :] > np.arange(i0, i1)[:, None]] = -np.inf
+        return s
+
+    def attention(self, q, k, v, mask, causal, scale):
+        b, lq, _ = q.shape
+        out = np.empty((b, lq, v.shape[2]), q.dtype)
+        lse = np.empty((b, lq), q.dtype)
+        with np.errstate(all="ignore"):
+            for i0 in range(0, lq, self._ATT_BQ):
+                i1 = min(lq, i0 + self._ATT_BQ)
+                s = self._attn_scores(q, k, mask, causal, scale, i0, i1)
+                m = np.max(s, axis=2, keepdims=True) if s.shape[2] else \
+                    np.full(s.shape[:2] + (1,), -np.inf, q.dtype)
+                m = np.where(m == -np.inf, 0, m).astype(q.dtype)  # all -inf: p = 0, out 0
+                p = np.exp(s - m)
+                den = np.sum(p, axis=2, keepdims=True)
+                out[:, i0:i1] = np.matmul(p, v) / np.where(den == 0, 1, den)
+                lse[:, i0:i1] = (m + np.log(den))[:, :, 0]
+        return out, lse
+
+    def attention_backward(self, q, k, v, out, lse, grad, mask, causal, scale):
+        b, lq, _ = q.shape
+        dq = np.empty(q.shape, q.dtype)
+        dk = np.zeros(k.shape, q.dtype)
+        dv = np.zeros(v.shape, q.dtype)
+        sc = q.dtype.type(scale)
+        with np.errstate(all="ignore"):
+            dsum = np.sum(grad * out, axis=2)
+            for i0 in range(0, lq, self._ATT_BQ):
+                i1 = min(lq, i0 + self._ATT_BQ)
+                s = self._attn_scores(q, k, mask, causal, scale, i0, i1)
+                p = np.where(s == -np.inf, 0, np.exp(s - lse[:, i0:i1, None])).astype(q.dtype)
+                g = grad[:, i0:i1]
+                dv += np.matmul(np.swapaxes(p, 1, 2), g)
+                ds = p * (np.matmul(g, np.swapaxes(v, 1, 2)) - dsum[:, i0:i1, None])
+                ds *= sc
+                dq[:, i0:i1] = np.matmul(ds, k)
+                dk += np.matmul(np.swapaxes(ds, 1, 2), q[:, i0:i1])
+        return dq, dk, dv

@@ -25,6 +25,7 @@ import numpy as np
 
 from . import layout as L
 from ..base import BINARY_OPS, COMPARISONS, Backend
+from .attention import AttentionMixin
 from .conv import ConvMixin
 from .index import IndexMixin
 from .matmul import MatmulMixin
@@ -38,8 +39,8 @@ _I32, _I64, _U64, _F64, _BOOL = np.int32, np.int64, np.uint64, np.float64, np.bo
 _SCALAR_TYPES = (bool, int, float, np.bool_, np.integer, np.floating)
 
 
-class KernelBackend(MatmulMixin, SoftmaxMixin, ConvMixin, OptimMixin, ReduceMixin, IndexMixin,
-                    RandomMixin, Backend):
+class KernelBackend(AttentionMixin, MatmulMixin, SoftmaxMixin, ConvMixin, OptimMixin,
+                    ReduceMixin, IndexMixin, RandomMixin, Backend):
     def __init__(self, runtime):
         self.runtime = runtime
         self.name = runtime.name

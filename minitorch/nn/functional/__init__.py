@@ -7,13 +7,15 @@ dense.py       linear
 conv.py        conv1d/2d, unfold, fold, max/avg/adaptive pooling, pad
 norm.py        batch_norm, layer_norm, group_norm, normalize
 noise.py       dropout
+attention.py   scaled_dot_product_attention
 sparse.py      embedding, one_hot
 
 (The family modules are not named after a function they hold, so that ``F.linear`` is
 always the function.)
 """
-from . import activation, conv, dense, loss, noise, norm, sparse
+from . import activation, attention, conv, dense, loss, noise, norm, sparse
 from .activation import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .dense import linear  # noqa: F401
 from .loss import *  # noqa: F401,F403
@@ -21,5 +23,6 @@ from .noise import *  # noqa: F401,F403
 from .norm import *  # noqa: F401,F403
 from .sparse import *  # noqa: F401,F403
 
-__all__ = [n for m in (activation, conv, loss, noise, norm, sparse) for n in m.__all__] + [
+__all__ = [n for m in (activation, attention, conv, loss, noise, norm, sparse)
+           for n in m.__all__] + [
     "linear"]
