@@ -23,3 +23,4 @@ from .normalization import *  # noqa: F401,F403,E402
 from .dropout import *  # noqa: F401,F403,E402
 from .embedding import *  # noqa: F401,F403,E402
 from .rnn import *  # noqa: F401,F403,E402
+from .transformer import *  # noqa: F401,F403,E402
