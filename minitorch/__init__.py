@@ -37,6 +37,10 @@ for _name in _METHOD_FUNCTIONS:
 del _name
 
 where = _E.where
+from .ops.sorting import sort, argsort, topk  # noqa: E402,F401
+from .ops.roll import roll  # noqa: E402,F401
+from ._legacy import FloatTensor, DoubleTensor, LongTensor, IntTensor, BoolTensor  # noqa: E402,F401
+from . import backends  # noqa: E402,F401
 cat = _S.cat
 concat = _S.cat
 concatenate = _S.cat

@@ -7,3 +7,4 @@ from .anomaly import detect_anomaly, set_detect_anomaly, is_anomaly_enabled  # n
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError  # noqa: F401
 
 from . import function  # noqa: F401
+from .variable import Variable  # noqa: F401

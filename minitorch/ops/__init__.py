@@ -39,9 +39,8 @@ def install(Tensor) -> None:  # noqa: C901 - a flat table is the clearest form
         "floor_divide": E.floor_divide, "remainder": E.remainder, "fmod": E.fmod,
         "maximum": E.maximum, "minimum": E.minimum, "eq": E.eq, "ne": E.ne, "lt": E.lt,
         "le": E.le, "gt": E.gt, "ge": E.ge, "greater": E.gt, "less": E.lt,
-        "logical_not": E.logical_not, "logical_and": lambda a, b: a.bool() & b.bool(),
-        "logical_or": lambda a, b: a.bool() | b.bool(),
-        "logical_xor": lambda a, b: a.bool() ^ b.bool(),
+        "logical_not": E.logical_not, "logical_and": E.logical_and,
+        "logical_or": E.logical_or, "logical_xor": E.logical_xor,
         "bitwise_and": E.bitwise_and, "bitwise_or": E.bitwise_or, "bitwise_xor": E.bitwise_xor,
         "bitwise_not": E.bitwise_not,
         "neg": E.neg, "negative": E.neg, "exp": E.exp, "log": E.log, "log1p": E.log1p,
@@ -87,6 +86,9 @@ def install(Tensor) -> None:  # noqa: C901 - a flat table is the clearest form
         "uniform_": random_inplace("uniform"), "normal_": random_inplace("normal"),
         "bernoulli_": random_inplace("bernoulli"),
     }
+    from .sorting import sort, argsort, topk
+    from .roll import roll
+    methods.update(sort=sort, argsort=argsort, topk=topk, roll=roll)
     for name, fn in methods.items():
         if fn is not None:
             setattr(Tensor, name, fn)
