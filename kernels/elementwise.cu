@@ -3,7 +3,8 @@
 //
 // What it computes
 //   unary:  y = f(x) for the 20 ops of base.UNARY_OPS (NumPy semantics: round is half to
-//           even, sigmoid is the stable two-sided form, relu/maximum/minimum propagate NaN).
+//           even, sigmoid is the stable two-sided form, relu/maximum/minimum propagate NaN;
+//           sign is PyTorch's, 0 for NaN).
 //   binary: out = a (op) b for the 19 ops of base.BINARY_OPS; one side may be a scalar;
 //           floor_divide/remainder follow the sign of the divisor (Python/NumPy), fmod the
 //           sign of the dividend (C).
@@ -72,8 +73,9 @@ __device__ inline typename UnaryOut<OP, T>::type unary_apply(T x) {
         else if constexpr (sizeof(T) == 1) return x;                    // bool
         else return x < 0 ? (T)(0 - (typename Unsigned<T>::type)x) : x;
     } else if constexpr (OP == UOP_SIGN) {
-        // 1, -1, or x itself for 0 and NaN (NumPy keeps NaN)
-        return x > 0 ? (T)1 : (x < 0 ? (T)-1 : (x == 0 ? (T)0 : x));
+        // PyTorch's (0 < x) - (x < 0): 0 for +-0 and for NaN; a bool is itself
+        if constexpr (sizeof(T) == 1) return x;
+        else return x > 0 ? (T)1 : (x < 0 ? (T)-1 : (T)0);
     } else if constexpr (OP == UOP_SIN) return m_sin(x);
     else if constexpr (OP == UOP_COS) return m_cos(x);
     else if constexpr (OP == UOP_TANH) return m_tanh(x);

@@ -37,9 +37,9 @@
 // result), a two-level block reduction through shared memory, online (streaming)
 // normalisation, coalescing, grid-stride loops, 64-bit indices.
 //
-// Special values, exactly as the NumPy reference (backends/cpu.py): the shift is m when m
-// is finite and 0 otherwise (a row that is all -inf, or holds +inf or NaN), in which case
-// s is recomputed as sum(exp(x)) in a second statistics pass; NaN anywhere gives NaN.
+// Special values, exactly as the NumPy reference (backends/cpu.py) and PyTorch: the shift is
+// the row max m; when m is not finite (a row that holds +inf or NaN, or is all -inf) x - m
+// is NaN somewhere and so is every output of the row (s is made NaN).
 //
 // Performance: memory-bound.  Rows that fit in cache are read twice from L1/L2 but once
 // from DRAM and written once, so softmax should run near copy bandwidth (2 x bytes).
@@ -92,7 +92,7 @@ __device__ __forceinline__ T warp_sum(T v) {
 
 // The statistics of one row, with `lane`/`nthreads` striding the columns, reduced by
 // `reduce_pair` / `reduce_sum` (warp-only or whole block).  Returns (shift, s) with the
-// reference's convention: shift = m if finite, else 0 and s = sum(exp(x)).
+// reference's convention: shift = m, and s = NaN if m is not finite.
 template <typename T, typename RP, typename RS>
 __device__ __forceinline__ void row_stats(const T* __restrict__ row, i64 cols, int lane,
                                           int nthreads, T& shift, T& s, RP reduce_pair,
@@ -101,14 +101,8 @@ __device__ __forceinline__ void row_stats(const T* __restrict__ row, i64 cols, i
     s = T(0);
     for (i64 j = lane; j < cols; j += nthreads) online_add(m, s, row[j]);
     reduce_pair(m, s);
-    if (sm_finite(m)) {
-        shift = m;
-    } else {  // rare: recompute exactly as the reference does, with shift 0
-        shift = T(0);
-        T t = T(0);
-        for (i64 j = lane; j < cols; j += nthreads) t += m_exp(row[j]);
-        s = reduce_sum(t);
-    }
+    shift = m;
+    if (!sm_finite(m)) s = m - m;  // +-inf - +-inf or NaN: the whole row is NaN, as x - m is
 }
 
 // ---- one warp per row ------------------------------------------------------------------
@@ -256,12 +250,8 @@ __global__ void softmax_strided(const T* __restrict__ x, T* __restrict__ y, i64 
         T* out = y + o * C * inner + i;
         T m = sm_neg_inf<T>(), s = T(0);
         for (i64 c = 0; c < C; ++c) online_add(m, s, col[c * inner]);
-        T shift = m;
-        if (!sm_finite(m)) {
-            shift = T(0);
-            s = T(0);
-            for (i64 c = 0; c < C; ++c) s += m_exp(col[c * inner]);
-        }
+        const T shift = m;
+        if (!sm_finite(m)) s = m - m;  // the whole column is NaN (see row_stats)
         if (LOG) {
             const T ls = m_log(s);
             for (i64 c = 0; c < C; ++c) out[c * inner] = (col[c * inner] - shift) - ls;

@@ -133,6 +133,26 @@ def scalar_dtype(x) -> dtype:
     return _default_float
 
 
+class memory_format:
+    """How a copy lays out its memory (``clone(memory_format=...)``), as ``torch.memory_format``:
+    ``preserve_format`` (the default) keeps a dense tensor's strides, ``contiguous_format``
+    gives C order.  (Exported by minitorch.creation.)"""
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"minitorch.{self.name}"
+
+    def __reduce__(self):
+        return self.name
+
+
+preserve_format = memory_format("preserve_format")
+contiguous_format = memory_format("contiguous_format")
+
+
 # the ranges PyTorch's checked scalar conversion (c10::checked_convert) enforces, and the
 # C type names its message uses ("value cannot be converted to type int64_t without overflow")
 _INT_RANGE = {"int32": (-2 ** 31, 2 ** 31 - 1), "int64": (-2 ** 63, 2 ** 63 - 1)}
@@ -152,24 +172,27 @@ def check_scalar(value, d: "dtype") -> None:
     beyond 64 bits cannot be read at all (OverflowError); an int or float outside an
     integer dtype's range, NaN into an integer dtype, or a finite float beyond float32's
     range is a RuntimeError.  Floats are compared as doubles, as PyTorch does."""
-    if isinstance(value, (_builtin_bool, np.bool_)):
-        return
-    if isinstance(value, (_builtin_int, np.integer)):
-        v = _builtin_int(value)
-        if v >= 2 ** 64:
-            raise OverflowError("int too big to convert")
-        if v < -2 ** 63:
-            raise OverflowError("can't convert negative int to unsigned")
-        r = _INT_RANGE.get(d.name)
-        if r is not None and not r[0] <= v <= r[1]:
-            raise overflow_error(d)
-    elif isinstance(value, (_builtin_float, np.floating)):
+    t = type(value)
+    if t is _builtin_float or (t is not _builtin_int and isinstance(value, np.floating)):
         v = _builtin_float(value)
-        r = _INT_RANGE.get(d.name)
-        if r is not None:
-            if v != v or v < r[0] or v > _builtin_float(r[1]):
+        if d.category == 2:
+            if d is float32 and (v > _FLOAT32_MAX or v < -_FLOAT32_MAX) and v - v == 0.0:
+                raise overflow_error(d)  # finite (v - v is NaN for inf) and beyond float32
+        elif d.category == 1:
+            r = _INT_RANGE[d.name]
+            if not (r[0] <= v <= _builtin_float(r[1])):  # also NaN
                 raise overflow_error(d)
-        elif d is float32 and v == v and abs(v) != np.inf and abs(v) > _FLOAT32_MAX:
+    elif t is _builtin_int or (t is not _builtin_bool and isinstance(value, np.integer)
+                               and not isinstance(value, np.bool_)):
+        v = _builtin_int(value)
+        if not -0x8000000000000000 <= v <= 0x7FFFFFFF:  # beyond int32 or negative int64
+            if v >= 0x10000000000000000:
+                raise OverflowError("int too big to convert")
+            if v < -0x8000000000000000:
+                raise OverflowError("can't convert negative int to unsigned")
+            if d.category == 1 and not _INT_RANGE[d.name][0] <= v <= _INT_RANGE[d.name][1]:
+                raise overflow_error(d)
+        elif v < -0x80000000 and d is int32:
             raise overflow_error(d)
 
 

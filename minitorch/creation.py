@@ -15,25 +15,7 @@ __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty"
            "bernoulli", "multinomial", "scalar_tensor", "memory_format", "preserve_format",
            "contiguous_format"]
 
-
-class memory_format:
-    """How a copy lays out its memory (``clone(memory_format=...)``), as ``torch.memory_format``:
-    ``preserve_format`` (the default) keeps a dense tensor's strides, ``contiguous_format``
-    gives C order."""
-    __slots__ = ("name",)
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"minitorch.{self.name}"
-
-    def __reduce__(self):
-        return self.name
-
-
-preserve_format = memory_format("preserve_format")
-contiguous_format = memory_format("contiguous_format")
+from ._dtype import memory_format, preserve_format, contiguous_format  # noqa: E402,F401
 
 
 def _finish(data, dev, requires_grad) -> Tensor:
@@ -85,8 +67,9 @@ def _infer_np(data, dtype):
     except ValueError:
         err = _ragged_error(data)
         raise (err or ValueError("could not convert data to a tensor")) from None
-    if (arr.dtype == object or arr.dtype == np.uint64 or (
-            arr.dtype.kind == "f" and arr.size and float(np.abs(arr).max()) >= 2.0 ** 63)):
+    leaves = _flat(data) if isinstance(data, (list, tuple)) else [data]
+    if (arr.dtype == object or arr.dtype == np.uint64 or (arr.dtype.kind == "f" and arr.size and (
+            (max(leaves) if 0 < len(leaves) <= 16 else arr.max()) >= 9.2e18))):
         # Python ints beyond int64 (NumPy made object, uint64 or float64 of them): PyTorch
         # reads each as a C long long and fails, unless the target is a floating/bool dtype
         big = _has_big_int(data)
@@ -110,8 +93,7 @@ def _infer_np(data, dtype):
         # check too: cast without NumPy's warnings
         with np.errstate(over="ignore", invalid="ignore"):
             return arr.astype(dtype.np)
-    leaves = _flat(data) if isinstance(data, (list, tuple)) else []
-    if leaves and all(isinstance(v, np.generic) for v in leaves):
+    if isinstance(data, (list, tuple)) and all(isinstance(v, np.generic) for v in leaves):
         return arr.astype(D.from_numpy_dtype(arr.dtype).np)  # [np.float64(1.0)] stays float64
     k = arr.dtype.kind
     if k == "f":

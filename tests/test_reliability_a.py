@@ -393,3 +393,245 @@ def test_var_std_correction_at_least_n(device, op, shape, dim, correction, keepd
     _close(o, to)
     _close(g, tg)
     assert w == tw
+
+
+# ---------------------------------------------------------------------------------------
+# 6. result dtypes equal PyTorch's
+
+
+DTYPE_CASES = {
+    "square_bool": lambda m, d: m.tensor([True, False], device=d).square(),
+    "square_int32": lambda m, d: m.tensor([-3, 2], dtype=m.int32, device=d).square(),
+    "clamp_bool_int": lambda m, d: m.tensor([True, False], device=d).clamp(0, 1),
+    "clamp_bool_min": lambda m, d: m.tensor([True, False], device=d).clamp(min=0),
+    "clamp_bool_float": lambda m, d: m.tensor([True, False], device=d).clamp(0.5),
+    "clamp_bool_bool": lambda m, d: m.tensor([True, False], device=d).clamp(False, True),
+    "clamp_int32_int": lambda m, d: m.tensor([-3, 2, 8], dtype=m.int32, device=d).clamp(0, 5),
+    "clamp_int_float": lambda m, d: m.tensor([-3, 2, 8], device=d).clamp(0.5, 5),
+    "relu6_int": lambda m, d: m.nn.functional.relu6(m.tensor([-3, 2, 8], device=d)),
+    "relu6_int32": lambda m, d: m.nn.functional.relu6(m.tensor([-3, 2, 8], dtype=m.int32,
+                                                               device=d)),
+    "hardtanh_int": lambda m, d: m.nn.functional.hardtanh(m.tensor([-3, 2, 8], device=d)),
+    "hardtanh_int_float_bounds": lambda m, d: m.nn.functional.hardtanh(
+        m.tensor([-3, 2, 8], device=d), -1.5, 1.5),
+    "hardtanh_int_inplace": lambda m, d: m.nn.functional.hardtanh(
+        m.tensor([-3, 2, 8], device=d), inplace=True),
+    "softmax_inf": lambda m, d: m.tensor([math.inf, 1.0], device=d).softmax(0),
+    "softmax_all_inf": lambda m, d: m.tensor([math.inf, math.inf], device=d).softmax(0),
+    "softmax_all_neg_inf": lambda m, d: m.tensor([-math.inf, -math.inf], device=d).softmax(0),
+    "softmax_neg_inf": lambda m, d: m.tensor([-math.inf, 1.0], device=d).softmax(0),
+    "log_softmax_inf": lambda m, d: m.tensor([[math.inf, 1.0], [0.0, 1.0]], device=d)
+    .log_softmax(1),
+    "log_softmax_neg_inf": lambda m, d: m.tensor([-math.inf, 1.0], device=d).log_softmax(0),
+    "softmax_inf_dim0": lambda m, d: m.tensor([[math.inf, 1.0], [0.0, 1.0]], device=d)
+    .softmax(0),
+    "softmax_inf_long_row": lambda m, d: m.cat([m.tensor([math.inf], device=d),
+                                                m.zeros(2000, device=d)]).softmax(0),
+    "sign_nan": lambda m, d: m.tensor([math.nan, -0.0, 2.0, -3.0], device=d).sign(),
+    "sign_int": lambda m, d: m.tensor([-3, 0, 8], device=d).sign(),
+    "sign_bool": lambda m, d: m.tensor([True, False], device=d).sign(),
+    "bool_pow_false": lambda m, d: m.tensor([True, False], device=d).pow(False),
+    "bool_pow_true": lambda m, d: m.tensor([True, False], device=d).pow(True),
+    "bool_pow_2": lambda m, d: m.tensor([True, False], device=d).pow(2),
+    "int_pow_neg_tensor": lambda m, d: m.tensor([-3, 2, 8, 1, -1], device=d)
+    ** m.tensor([-1, 1, 2, -5, -3], device=d),
+    "int_pow_neg_0d": lambda m, d: m.tensor([-3, 2, 1, -1], device=d) ** m.tensor(-1, device=d),
+    "scalar_pow_neg_int": lambda m, d: 2 ** m.tensor([-1, 2], device=d),
+    "round_decimals": lambda m, d: m.tensor([1.2345, -2.5551, 2.5, 0.125], device=d)
+    .round(decimals=2),
+    "round_decimals_0": lambda m, d: m.tensor([1.5, 2.5, -0.5], device=d).round(decimals=0),
+    "round_decimals_neg": lambda m, d: m.tensor([1234.5, -2551.0, 150.0], device=d)
+    .round(decimals=-2),
+    "round_decimals_f64": lambda m, d: m.tensor([1.2345678901], dtype=m.float64, device=d)
+    .round(decimals=8),
+    "round_decimals_overflow": lambda m, d: m.tensor([1e30], device=d).round(decimals=10),
+    "round_fn_decimals": lambda m, d: m.round(m.tensor([1.2345], device=d), decimals=3),
+    "round_inplace_decimals": lambda m, d: m.tensor([1.2345], device=d).round_(decimals=2),
+}
+
+
+@pytest.mark.parametrize("name", list(DTYPE_CASES))
+def test_result_dtype_and_value_match_torch(device, name):
+    _close(*_both(DTYPE_CASES[name], device), rtol=1e-6, atol=0)
+
+
+def test_round_decimals_gradient(device):
+    def run(m, dev):
+        x = m.tensor([1.2345, -2.5], device=dev, requires_grad=True)
+        (x.round(decimals=2) * math.inf).sum().backward()
+        return x.grad
+    _close(*_both(run, device))
+
+
+# ---------------------------------------------------------------------------------------
+# 7 and 8. PyTorch's errors (class and words), and valid calls that must not escape as
+# NumPy errors
+
+
+def _raises_like_torch(fn, device, words):
+    """fn(m, dev) raises the same exception class on minitorch and on PyTorch; minitorch's
+    message contains ``words`` (a regex)."""
+    with pytest.raises(Exception) as ref:
+        fn(torch, "cpu")
+    with pytest.raises(Exception) as mine:
+        fn(minitorch, device)
+    assert mine.type is ref.type, (mine.type, ref.type, str(mine.value))
+    assert mine.match(words)
+
+
+_x = lambda m, d: m.tensor([[1.0, 5.0, 2.0], [3.0, 0.0, 4.0]], device=d)  # noqa: E731
+_b = lambda m, d: m.tensor([True, False], device=d)  # noqa: E731
+_i = lambda m, d: m.tensor([-3, 2, 8], device=d)  # noqa: E731
+_F = lambda m: m.nn.functional  # noqa: E731
+
+ERROR_CASES = {
+    # tuple dims: max/min/argmax/argmin take one int (amax and friends take tuples: below)
+    "max_tuple": (lambda m, d: _x(m, d).max((0, 1)), "dim.*int.*tuple|tuple"),
+    "min_list": (lambda m, d: _x(m, d).min([0]), "dim.*int.*list"),
+    "max_tuple_keepdim": (lambda m, d: _x(m, d).max((0,), True), "dim.*must be int, not tuple"),
+    "max_dim_kw_tuple": (lambda m, d: _x(m, d).max(dim=(0,)), "dim.*tuple"),
+    "argmax_tuple": (lambda m, d: _x(m, d).argmax((0, 1)), "argmax.*dim.*must be int, not tuple"),
+    "argmin_list": (lambda m, d: m.argmin(_x(m, d), [0]), "argmin.*dim.*must be int, not list"),
+    "argmax_float": (lambda m, d: _x(m, d).argmax(0.5), "argmax.*dim.*must be int, not float"),
+    "norm_ord_tuple": (lambda m, d: _x(m, d).norm((0, 1)), "ord.*must be Number, not tuple"),
+    # logical ops and isclose take tensors only
+    "logical_and_number": (lambda m, d: m.logical_and(_b(m, d), True),
+                           "logical_and.*'other'.*must be Tensor, not bool"),
+    "logical_or_number": (lambda m, d: _b(m, d).logical_or(1.5),
+                          "logical_or.*'other'.*must be Tensor, not float"),
+    "logical_xor_number": (lambda m, d: m.logical_xor(_b(m, d), 0),
+                           "logical_xor.*'other'.*must be Tensor, not int"),
+    "logical_and_number_first": (lambda m, d: m.logical_and(True, _b(m, d)),
+                                 "logical_and.*'input'.*must be Tensor, not bool"),
+    "isclose_number": (lambda m, d: m.isclose(_x(m, d), 1.0),
+                       "isclose.*'other'.*must be Tensor, not float"),
+    "isclose_number_first": (lambda m, d: m.isclose(1.0, _x(m, d)),
+                             "isclose.*'input'.*must be Tensor, not float"),
+    "allclose_number": (lambda m, d: _x(m, d).allclose(1.0),
+                        "allclose.*'other'.*must be Tensor, not float"),
+    "isclose_dtypes": (lambda m, d: m.isclose(_x(m, d), _x(m, d).double()),
+                       "Float did not match Double"),
+    # bool arithmetic
+    "neg_bool": (lambda m, d: -_b(m, d), "Negation.*bool tensor.*`~` or `logical_not\\(\\)`"),
+    "neg_bool_method": (lambda m, d: _b(m, d).neg(), "Negation.*bool tensor"),
+    "pybool_minus_tensor": (lambda m, d: True - _x(m, d), "Subtraction.*with a bool tensor"),
+    "tensor_minus_pybool": (lambda m, d: _x(m, d) - False, "Subtraction.*with a bool tensor"),
+    "bool_tensor_minus_int": (lambda m, d: _b(m, d) - 1, "Subtraction.*with a bool tensor"),
+    "int_minus_bool_tensor": (lambda m, d: 1 - _b(m, d), "Subtraction.*with a bool tensor"),
+    "bool_minus_bool": (lambda m, d: _b(m, d) - _b(m, d), "two bool tensors.*logical_xor"),
+    "bool_tensor_minus_pybool": (lambda m, d: _b(m, d) - True, "two bool tensors"),
+    "abs_bool": (lambda m, d: _b(m, d).abs(), "abs_cpu.*Bool"),
+    "relu_bool": (lambda m, d: _F(m).relu(_b(m, d)), "Boolean inputs not supported for relu"),
+    "round_bool": (lambda m, d: _b(m, d).round(), "round.*Bool"),
+    "bool_pow_bool_tensor": (lambda m, d: _b(m, d) ** _b(m, d), "pow.*Bool"),
+    "pybool_pow_bool_tensor": (lambda m, d: True ** _b(m, d), "pow.*Bool"),
+    # binary cross-entropy ranges (NaN is outside too) and dtypes
+    "bce_target_above": (lambda m, d: _F(m).binary_cross_entropy(
+        m.tensor([0.5, 0.3], device=d), m.tensor([1.5, 0.0], device=d)),
+        "all elements of target should be between 0 and 1"),
+    "bce_target_below": (lambda m, d: _F(m).binary_cross_entropy(
+        m.tensor([0.5, 0.3], device=d), m.tensor([-0.5, 0.0], device=d)),
+        "all elements of target should be between 0 and 1"),
+    "bce_target_nan": (lambda m, d: _F(m).binary_cross_entropy(
+        m.tensor([0.5, 0.3], device=d), m.tensor([math.nan, 0.0], device=d)),
+        "all elements of target should be between 0 and 1"),
+    "bce_input_nan": (lambda m, d: _F(m).binary_cross_entropy(
+        m.tensor([math.nan, 0.3], device=d), m.tensor([1.0, 0.0], device=d)),
+        "all elements of input should be between 0 and 1"),
+    "bce_input_first": (lambda m, d: _F(m).binary_cross_entropy(
+        m.tensor([1.5], device=d), m.tensor([2.0], device=d)),
+        "all elements of input should be between 0 and 1"),
+    "bce_int_target": (lambda m, d: _F(m).binary_cross_entropy(
+        m.tensor([0.5], device=d), m.tensor([1], device=d)), "Found dtype Long but expected Float"),
+    # activations PyTorch has for floating point only
+    "elu_int": (lambda m, d: _F(m).elu(_i(m, d)), "\"elu_cpu\" not implemented for 'Long'"),
+    "elu_bool": (lambda m, d: _F(m).elu(_b(m, d)), "\"elu_cpu\" not implemented for 'Bool'"),
+    "selu_int": (lambda m, d: _F(m).selu(_i(m, d)), "elu_cpu.*Long"),
+    "celu_int": (lambda m, d: _F(m).celu(_i(m, d)), "elu_cpu.*Long"),
+    "silu_int": (lambda m, d: _F(m).silu(_i(m, d)), "\"silu_cpu\" not implemented for 'Long'"),
+    "gelu_int": (lambda m, d: _F(m).gelu(_i(m, d)), "GeluKernelImpl.*Long"),
+    "gelu_tanh_bool": (lambda m, d: _F(m).gelu(_b(m, d), approximate="tanh"),
+                       "GeluKernelImpl.*Bool"),
+    "mish_int": (lambda m, d: _F(m).mish(_i(m, d)), "mish_cpu.*Long"),
+    "softplus_int": (lambda m, d: _F(m).softplus(_i(m, d)), "softplus_cpu.*Long"),
+    "logsigmoid_bool": (lambda m, d: _F(m).logsigmoid(_b(m, d)), "log_sigmoid_cpu.*Bool"),
+    "leaky_relu_int": (lambda m, d: _F(m).leaky_relu(_i(m, d)), "leaky_relu_cpu.*Long"),
+    "hardtanh_bool": (lambda m, d: _F(m).hardtanh(_b(m, d)),
+                      "Bool inputs not supported for hardtanh"),
+    "relu6_bool": (lambda m, d: _F(m).relu6(_b(m, d)), "Bool inputs not supported for hardtanh"),
+    "prelu_int": (lambda m, d: _F(m).prelu(_i(m, d), m.tensor([0.25], device=d)),
+                  "prelu: Type promoting not supported. Got Long and Float"),
+    # integers to negative integer (Python) powers
+    "int_pow_neg1": (lambda m, d: _i(m, d) ** -1,
+                     "^Integers to negative integer powers are not allowed.$"),
+    "int_pow_method": (lambda m, d: _i(m, d).pow(-2), "Integers to negative integer powers"),
+    "int32_pow_neg": (lambda m, d: m.pow(_i(m, d).int(), -1), "Integers to negative integer"),
+    "bool_pow_neg": (lambda m, d: _b(m, d) ** -1, "Integers to negative integer powers"),
+    "int_pow_numpy_neg": (lambda m, d: _i(m, d) ** np.int64(-1), "Integers to negative integer"),
+    # round(decimals=) is for floating point
+    "round_decimals_int": (lambda m, d: _i(m, d).round(decimals=2), "round_cpu.*Long"),
+    # reductions over no elements
+    "max_empty": (lambda m, d: m.zeros(0, 3, device=d).max(),
+                  "max\\(\\): Expected reduction dim to be specified for input.numel\\(\\) == 0"),
+    "min_empty": (lambda m, d: m.zeros(0, device=d).min(), "min\\(\\): Expected reduction dim"),
+    "amax_empty": (lambda m, d: m.zeros(0, 3, device=d).amax(),
+                   "amax\\(\\): Expected reduction dim to be specified"),
+    "amin_empty_dims": (lambda m, d: m.zeros(0, 3, device=d).amin((0, 1)),
+                        "amin\\(\\): Expected reduction dim 0 to have non-zero size"),
+    "amax_empty_dim0": (lambda m, d: m.zeros(0, 3, device=d).amax(0),
+                        "amax\\(\\): Expected reduction dim 0 to have non-zero size"),
+    "max_empty_dim0": (lambda m, d: m.zeros(0, 3, device=d).max(0),
+                       "max\\(\\): Expected reduction dim 0 to have non-zero size"),
+    "argmax_empty_dim0": (lambda m, d: m.zeros(0, 3, device=d).argmax(0),
+                          "argmax\\(\\): Expected reduction dim 0 to have non-zero size"),
+    "argmin_empty": (lambda m, d: m.zeros(3, 0, device=d).argmin(),
+                     "argmin\\(\\): Expected reduction dim to be specified"),
+    "norm_inf_empty": (lambda m, d: m.zeros(0, device=d).norm(math.inf),
+                       "cannot compute the inf norm on an empty tensor"),
+}
+
+
+@pytest.mark.parametrize("name", list(ERROR_CASES))
+def test_errors_like_torch(device, name):
+    fn, words = ERROR_CASES[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _raises_like_torch(fn, device, words)
+
+
+WORKS_CASES = {
+    "amax_tuple": lambda m, d: _x(m, d).amax((0, 1)),
+    "amin_list": lambda m, d: _x(m, d).amin([0]),
+    "logical_and_tensors": lambda m, d: m.logical_and(_x(m, d), _x(m, d) > 2),
+    "logical_xor_0d": lambda m, d: _b(m, d).logical_xor(m.tensor(True, device=d)),
+    "isclose_0d": lambda m, d: m.isclose(_x(m, d), m.tensor(1.0, device=d)),
+    "softmax_empty": lambda m, d: m.zeros(0, device=d).softmax(0),
+    "log_softmax_empty": lambda m, d: m.zeros(0, device=d).log_softmax(0),
+    "softmax_empty_rows": lambda m, d: m.zeros(0, 3, device=d).softmax(0),
+    "softmax_empty_cols": lambda m, d: m.zeros(3, 0, device=d).softmax(1),
+    "log_softmax_empty_dim0": lambda m, d: m.zeros(0, 3, device=d).log_softmax(0),
+    "sum_empty_dim1": lambda m, d: m.zeros(0, 3, device=d).sum(1),
+    "amax_empty_dim1": lambda m, d: m.zeros(0, 3, device=d).amax(1),
+    "amin_empty_dim1_keep": lambda m, d: m.zeros(0, 3, device=d).amin(1, keepdim=True),
+    "max_empty_dim1_values": lambda m, d: m.zeros(0, 3, device=d).max(1).values,
+    "max_empty_dim1_indices": lambda m, d: m.zeros(0, 3, device=d).max(1).indices,
+    "min_empty_dim1_keep": lambda m, d: m.zeros(0, 3, device=d).min(1, keepdim=True)[0],
+    "max_empty_int": lambda m, d: m.zeros(0, 3, dtype=m.int64, device=d).max(1)[0],
+    "argmax_empty_dim1": lambda m, d: m.zeros(0, 3, device=d).argmax(1),
+    "argmin_empty_dim1_keep": lambda m, d: m.zeros(0, 3, device=d).argmin(1, keepdim=True),
+    "norm_inf_empty_dim1": lambda m, d: m.zeros(0, 3, device=d).norm(math.inf, dim=1),
+    "norm_empty": lambda m, d: m.zeros(0, device=d).norm(),
+}
+
+
+@pytest.mark.parametrize("name", list(WORKS_CASES))
+def test_valid_calls_work_like_torch(device, name):
+    _close(*_both(WORKS_CASES[name], device))
+
+
+def test_empty_softmax_and_max_backward(device):
+    def run(m, dev):
+        x = m.zeros(0, 3, device=dev, requires_grad=True)
+        (x.softmax(0).sum() + x.max(1).values.sum() + x.amax(1).sum()).backward()
+        return x.grad
+    _close(*_both(run, device))

@@ -41,6 +41,9 @@ def _title(n):
         return "check " + n.args[0].rsplit(".", 1)[-1]
     if n.op == "counter":
         return f"counter $step{n.args[1]}"
+    if n.op == "fused":   # a generated kernel of minitorch.compiler
+        name = n.args[0].name
+        return name if name.startswith("fused") else f"fused {name}"
     return n.op
 
 
@@ -185,9 +188,10 @@ def _training_step(opt_cls=torch.optim.SGD, **kw):
     return step, x, y
 
 
-def test_training_step_structure():
+@pytest.mark.parametrize("backend", ["interpret", "inductor"])
+def test_training_step_structure(backend):
     step, x, y = _training_step(momentum=0.9)
-    cstep = torch.compile(step)
+    cstep = torch.compile(step, backend=backend)
     for _ in range(3):
         cstep(x, y)
     g = cstep.graphs[-1]
@@ -288,6 +292,25 @@ def test_adam_counter_edges():
         assert g.nodes[int(s[1:])].op == "counter"
     for k in counters:
         assert "dashed" in d.nodes[f"n{k}"]["style"]
+
+
+def test_fused_node_named_after_its_kernel():
+    """A node of a generated kernel (op 'fused', the kernel first) shows the kernel's name."""
+    from minitorch.jit.graph import Graph, Node
+
+    class Kernel:
+        name = "fused_mul_exp_add"
+
+    g = Graph("f")
+    x = g.new_value("float32", (4,), "input", "x")
+    g.inputs.append(x)
+    y = g.new_value("float32", (4,), "node")
+    g.nodes.append(Node("fused", (Kernel(), Ref(x.id)), {}, [y.id], "cpu", "k.py:1 f"))
+    g.output_spec = Ref(y.id)
+    d = Dot(viz.make_dot(g).source)
+    assert d.nodes["n0"]["label"] == "fused_mul_exp_add\nf32[4]"
+    assert [s for s, _ in d.into("n0")] == [f"in{x.id}"]
+    assert [s for s, _ in d.into("out0")] == ["n0"]
 
 
 def test_max_depth_one_box_per_line():

@@ -8,6 +8,10 @@ call, and four training steps eager vs compiled (interpreter) vs PyTorch eager.
   (c) the training steps of examples/benchmarks/_workloads.py (MLP, CNN, LSTM, GPT), each as
       minitorch eager, minitorch compiled and PyTorch eager, side by side in one process.
 
+The compiled column runs the graph with the interpreter (`backend="interpret"`, the
+reference that calls the very primitives eager calls); `--backend inductor` times another
+graph backend instead.
+
 Before timing, the compiled step's losses are checked against eager's for a few steps
 (same seeds, same starting weights) and the PyTorch model's first loss against minitorch's
 (eval mode, weights copied); the max differences are printed.  A workload that does not
@@ -45,6 +49,7 @@ except ImportError:  # the PyTorch columns are skipped
     torch = None
 
 CHECK_STEPS = 3
+BACKEND = "interpret"  # --backend: the graph runs on the interpreter unless told otherwise
 
 
 def _median(xs):
@@ -78,7 +83,7 @@ def overhead(rounds: int, calls: int) -> dict:
     def add_one(x):
         return x + 1
 
-    compiled = minitorch.compile(add_one)
+    compiled = minitorch.compile(add_one, backend=BACKEND)
     for _ in range(3):
         compiled(x)
     why = _not_compiled(compiled)
@@ -160,7 +165,7 @@ def workload(name: str, rounds: int, steps: int, quick: bool, trace_repeats: int
         eager.model.train(), tw.model.train()
         res["first_loss"] = {"minitorch": l_mt, "torch": l_pt, "abs_diff": abs(l_mt - l_pt)}
 
-    cf = minitorch.compile(comp.step)
+    cf = minitorch.compile(comp.step, backend=BACKEND)
     diff, calls, error = _loss_check(eager, comp, cf)
     res["compiled_vs_eager_max_loss_diff"] = diff
     res["first_calls_ms"] = calls
@@ -203,7 +208,7 @@ def workload(name: str, rounds: int, steps: int, quick: bool, trace_repeats: int
     if res["not_compiled"] is None:
         traces = []
         for _ in range(trace_repeats):
-            fresh = minitorch.compile(comp.step)
+            fresh = minitorch.compile(comp.step, backend=BACKEND)
             x, y = comp.batch()
             t0 = time.perf_counter()
             fresh(x, y)
@@ -227,6 +232,7 @@ def _fmt_x(v) -> str:
 def report(result: dict) -> None:
     ov = result["overhead"]
     ns = ov["ns_per_call"]
+    print(f"minitorch.compile(backend={result['backend']!r})")
     print(f"\n(b) cached-call overhead: `x + 1` on 8 float32, {result['rounds']} interleaved "
           f"rounds x {result['calls']} calls")
     print("| call | ns / call | vs eager |\n|---|---|---|")
@@ -279,9 +285,12 @@ def report(result: dict) -> None:
 
 
 def main(rounds: int = 5, steps: int = 5, json_path: str | None = None, quick: bool = False,
-         workloads=NAMES, calls: int = 20000, trace_repeats: int = 3) -> dict:
+         workloads=NAMES, calls: int = 20000, trace_repeats: int = 3,
+         backend: str = "interpret") -> dict:
+    global BACKEND
+    BACKEND = backend
     result = {"rounds": rounds, "steps": steps, "calls": calls, "quick": quick,
-              "trace_repeats": trace_repeats}
+              "trace_repeats": trace_repeats, "backend": backend}
     result["overhead"] = overhead(rounds, calls)
     result["workloads"] = {}
     for name in workloads:
@@ -301,6 +310,8 @@ if __name__ == "__main__":
     p.add_argument("--trace-repeats", type=int, default=None, help="fresh compiles in (a) (3)")
     p.add_argument("--workloads", default=",".join(NAMES),
                    help=f"comma-separated subset of {','.join(NAMES)}")
+    p.add_argument("--backend", default="interpret",
+                   help="minitorch.compile backend of the compiled column (default interpret)")
     p.add_argument("--json", default=None, help="write the raw results here")
     p.add_argument("--quick", action="store_true",
                    help="tiny sizes, 2 rounds x 2 steps: a smoke test (numbers mean nothing)")
@@ -313,4 +324,4 @@ if __name__ == "__main__":
     def pick(v, full, quick):
         return v if v is not None else (quick if a.quick else full)
     main(pick(a.rounds, 5, 2), pick(a.steps, 5, 2), a.json, a.quick, names,
-         pick(a.calls, 20000, 200), pick(a.trace_repeats, 3, 1))
+         pick(a.calls, 20000, 200), pick(a.trace_repeats, 3, 1), a.backend)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional
 
+from .. import _tracing
 from .._dtype import _BY_NP
 from ..tensor import Tensor, _make
 from .function import AccumulateGrad, BackwardNode, _accumulate_node, _state
@@ -128,6 +129,8 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
                  accumulate=True, allow_unused=False):
     """Shared by ``Tensor.backward``/``autograd.backward`` (accumulate=True) and
     ``autograd.grad`` (accumulate=False: the gradients of ``inputs`` are returned)."""
+    if _tracing.active is not None:
+        _tracing.active.saw_backward = True  # a traced training step: see jit/capture.py
     outputs = _as_tuple(outputs)
     grad_outputs = _as_tuple(grad_outputs)
     if grad_outputs is not None and len(grad_outputs) != len(outputs):

@@ -378,10 +378,12 @@ def _link_view(inp: Tensor, out: Tensor, replay) -> None:
                 bx = base._x = {}
             refs = bx.get("views")
             if refs is None:
-                refs = bx["views"] = []
-            elif len(refs) >= bx.get("views_cap", 64):  # drop dead entries, amortized O(1)
+                bx["views"] = [_weakref(out)]
+                return
+            n = len(refs)
+            if n >= 64 and n >= bx.get("views_cap", 64):  # drop dead entries, amortized O(1)
                 refs[:] = [r for r in refs if r() is not None]
-                bx["views_cap"] = max(64, 2 * len(refs))
+                bx["views_cap"] = 2 * len(refs)
             refs.append(_weakref(out))
 
 

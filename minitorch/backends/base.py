@@ -135,7 +135,8 @@ class Backend:
         raise NotImplementedError
 
     def log_softmax(self, x, axis):
-        """Fused, numerically stable log-softmax along ``axis``."""
+        """Fused, numerically stable log-softmax along ``axis`` (x - max - log sum exp(x -
+        max): a row whose max is +-inf or NaN is all NaN, as in PyTorch)."""
         raise NotImplementedError
 
     def softmax(self, x, axis):
@@ -222,9 +223,10 @@ class Backend:
         """Per-row cross-entropy of (N, C) ``logits`` and int64 class indices ``target`` (N,):
         returns ``(loss, lse)``, both (N,) in the logits' dtype.
 
-        ``lse[i] = shift + log(sum(exp(logits[i] - shift)))`` with ``shift`` the row max when
-        finite, else 0 (as ``log_softmax``); ``loss[i] = lse[i] - logits[i, target[i]]``, or 0
-        where ``target[i] == ignore_index``.  Other targets are in ``[0, C)``."""
+        ``lse[i] = m + log(sum(exp(logits[i] - m)))`` with ``m`` the row max (NaN for a row
+        whose max is not finite, as ``log_softmax``); ``loss[i] = lse[i] -
+        logits[i, target[i]]``, or 0 where ``target[i] == ignore_index``.  Other targets are
+        in ``[0, C)``."""
         raise NotImplementedError
 
     def cross_entropy_backward(self, logits, target, lse, grad, ignore_index):
@@ -248,7 +250,6 @@ class Backend:
         ``p``, ``exp_avg``, ``exp_avg_sq`` and, with ``amsgrad``, ``max_exp_avg_sq``.
         ``step`` (a float) already counts this update.  Rounds like PyTorch, bit for bit."""
         raise NotImplementedError
-
 
     # -- fused attention ------------------------------------------------------------------
     def attention(self, q, k, v, mask, causal, scale):

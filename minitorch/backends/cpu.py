@@ -12,15 +12,50 @@ from .base import Backend
 warnings.filterwarnings("ignore", category=RuntimeWarning,
                         module=r"minitorch\.(backends|ops)\.")
 
+def _sign(x):
+    """-1, 0 or 1; 0 for NaN (PyTorch's (0 < x) - (x < 0)); a bool stays itself."""
+    if x.dtype.kind == "b":
+        return x.copy()
+    r = np.asarray(np.sign(x))  # (a 0-d input gives a NumPy scalar)
+    if x.dtype.kind == "f":
+        np.copyto(r, 0, where=np.isnan(r))
+    return r
+
+
+def _int_pow(a, b):
+    """Integer ** integer with negative exponents, as PyTorch computes them (NumPy refuses):
+    0, except 1 for a base of 1 and +-1 for a base of -1."""
+    # a Python scalar operand takes the array's dtype (as in np.power)
+    a = np.asarray(a, dtype=None if isinstance(a, np.ndarray) else np.asarray(b).dtype)
+    b = np.asarray(b, dtype=None if isinstance(b, np.ndarray) else a.dtype)
+    neg = b < 0
+    r = np.power(a, np.where(neg, 0, b).astype(b.dtype, copy=False))
+    one = np.ones((), r.dtype)
+    odd = (b % 2) != 0
+    return np.where(neg, np.where(a == 1, one, np.where(a == -1, np.where(odd, -one, one),
+                                                        np.zeros((), r.dtype))), r)
+
+
+def _pow(a, b, out=None):
+    try:
+        return np.power(a, b, out=out)
+    except ValueError:  # "Integers to negative integer powers are not allowed."
+        r = _int_pow(a, b)
+        if out is None:
+            return r
+        np.copyto(out, r)
+        return out
+
+
 _UNARY = {
     "neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p, "sqrt": np.sqrt,
-    "abs": np.abs, "sign": np.sign, "sin": np.sin, "cos": np.cos, "tanh": np.tanh,
+    "abs": np.abs, "sign": _sign, "sin": np.sin, "cos": np.cos, "tanh": np.tanh,
     "floor": np.floor, "ceil": np.ceil, "round": np.round, "logical_not": np.logical_not,
     "bitwise_not": np.invert, "isnan": np.isnan, "expm1": np.expm1,
 }
 _BINARY = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
-    "pow": np.power, "maximum": np.maximum, "minimum": np.minimum,
+    "pow": _pow, "maximum": np.maximum, "minimum": np.minimum,
     "floor_divide": np.floor_divide, "remainder": np.remainder, "fmod": np.fmod,
     "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
     "gt": np.greater, "ge": np.greater_equal, "bitwise_and": np.bitwise_and,
@@ -165,16 +200,18 @@ class CpuBackend(Backend):
     def matmul(self, a, b):
         return _arr(np.matmul(a, b))
 
+    # the shift is the row max even when it is not finite: a row holding +inf (or NaN, or
+    # only -inf) gives NaN everywhere, as PyTorch's x - max does
     def log_softmax(self, x, axis):
-        m = np.max(x, axis=axis, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
-        s = x - m
+        if not x.size:
+            return x.copy()
+        s = x - np.max(x, axis=axis, keepdims=True)
         return _arr(s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True)))
 
     def softmax(self, x, axis):
-        m = np.max(x, axis=axis, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
-        e = np.exp(x - m)
+        if not x.size:
+            return x.copy()
+        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
         return _arr(e / np.sum(e, axis=axis, keepdims=True))
 
     def cat(self, xs, axis):
@@ -310,8 +347,7 @@ class CpuBackend(Backend):
     def cross_entropy(self, logits, target, ignore_index):
         n, c = logits.shape
         if c:
-            m = np.max(logits, axis=1, keepdims=True)
-            m = np.where(np.isfinite(m), m, 0)
+            m = np.max(logits, axis=1, keepdims=True)  # not finite: the row's loss is NaN
         else:
             m = np.zeros((n, 1), logits.dtype)
         lse = (m + np.log(np.sum(np.exp(logits - m), axis=1, keepdims=True)))[:, 0]

@@ -9,6 +9,7 @@ from numbers import Number
 import numpy as np
 
 from .. import _dtype as D
+from .._tracing import host_check
 from ..autograd.function import Function, _NO_EDGE, _edge, _hooks, _record, _state
 from ..tensor import Tensor, _make
 
@@ -161,9 +162,14 @@ class Sub(_Binary):
 
     @classmethod
     def forward(cls, ctx, a, b):
-        if _is_bool(a) and _is_bool(b):
+        ba, bb = _is_bool(a), _is_bool(b)
+        if ba and bb:
             raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
                                "supported. Use the `^` or `logical_xor()` operator instead.")
+        if ba or bb:  # PyTorch refuses a bool on either side, a Python bool included
+            raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
+                               "supported. If you are trying to invert a mask, use the `~` or "
+                               "`logical_not()` operator instead.")
         return super().forward.__func__(cls, ctx, a, b)
 
     @staticmethod
@@ -214,6 +220,12 @@ class Div(_Binary):
 class Pow(_Binary):
     op = "pow"
     _saves = True
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        if _is_bool(a) and _is_bool(b):  # (a bool tensor with a Python bool: see pow())
+            raise NotImplementedError('"pow" not implemented for \'Bool\'')
+        return super().forward.__func__(cls, ctx, a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -294,11 +306,15 @@ def _check_int_zero_division(a, b) -> None:
     if not ints:
         return
     if isinstance(b, Tensor):
-        be = b._device._be
-        if bool(be.to_numpy(be.reduce("any", be.binary("eq", b._data, b._data.dtype.type(0)),
-                                      tuple(range(b._data.ndim)), False))):
-            raise RuntimeError("ZeroDivisionError")
+        _check_no_zero(b._device._be, b._data)
     elif b == 0:
+        raise RuntimeError("ZeroDivisionError")
+
+
+@host_check
+def _check_no_zero(be, x) -> None:
+    if bool(be.to_numpy(be.reduce("any", be.binary("eq", x, x.dtype.type(0)),
+                                  tuple(range(x.ndim)), False))):
         raise RuntimeError("ZeroDivisionError")
 
 
@@ -567,9 +583,17 @@ def div(input, other, *, rounding_mode=None):
 def pow(input, exponent):  # noqa: A001
     if not isinstance(input, Tensor):
         return _apply_binary(Pow, input, exponent)
-    if isinstance(exponent, Number) and input._data.dtype.kind in "iu" and exponent < 0 \
-            and isinstance(exponent, int):
-        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if isinstance(exponent, (int, np.integer)) and not isinstance(exponent, (bool, np.bool_)):
+        # an integer result with a negative Python exponent (a negative exponent *tensor*
+        # is computed: 0 except for bases 1 and -1, as in PyTorch)
+        if exponent < 0 and input._data.dtype.kind in "iub":
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+    elif input._data.dtype.kind == "b":
+        if isinstance(exponent, bool):
+            # bool ** bool scalar stays bool (x ** False is all True, x ** True is x)
+            return input.clone() if exponent else input.new_ones(input.shape)
+        if isinstance(exponent, Tensor) and exponent._data.dtype.kind == "b":
+            raise NotImplementedError('"pow" not implemented for \'Bool\'')
     return binary_pow(input, exponent)
 
 
@@ -581,11 +605,15 @@ class _Unary(Function):
     _raw_forward = True
     op = ""
     to_float = False   # int inputs are computed in the default float dtype (torch.exp(int))
+    refuse = ""        # dtype kinds PyTorch refuses ("b": -bool, abs(bool), relu(bool))
 
     @classmethod
     def forward(cls, ctx, a):
         x = a._data
         be = a._device._be
+        if x.dtype.kind in cls.refuse:
+            exc, msg = _REFUSED[cls.op]
+            raise exc(msg)
         if cls.to_float and x.dtype.kind != "f":
             x = be.astype(x, D.get_default_dtype())
         if cls._saves_input:
@@ -595,32 +623,44 @@ class _Unary(Function):
     _saves_input = False
 
 
-def _unary(name, backward, to_float=True, saves_input=False, save_output=False):
+def _unary(name, backward, to_float=True, saves_input=False, save_output=False, refuse=""):
     cls = type(name.title().replace("_", ""), (_Unary,), {
         "op": name, "to_float": to_float, "_saves_input": saves_input,
         "_save_output": save_output, "backward": staticmethod(backward),
-        "__module__": __name__})
+        "refuse": refuse, "__module__": __name__})
     return cls
+
+
+# what PyTorch raises for the dtypes a unary op refuses (its words)
+_REFUSED = {
+    "neg": (RuntimeError, "Negation, the `-` operator, on a bool tensor is not supported. If "
+                          "you are trying to invert a mask, use the `~` or `logical_not()` "
+                          "operator instead."),
+    "abs": (NotImplementedError, '"abs_cpu" not implemented for \'Bool\''),
+    "relu": (RuntimeError, "Boolean inputs not supported for relu"),
+    "round": (NotImplementedError, '"round_vml_cpu" not implemented for \'Bool\''),
+}
 
 
 def _saved(ctx):
     return ctx.saved_tensors[0]
 
 
-Neg = _unary("neg", lambda ctx, g: -g, to_float=False)
+Neg = _unary("neg", lambda ctx, g: -g, to_float=False, refuse="b")
 Exp = _unary("exp", lambda ctx, g: g * _saved(ctx), save_output=True)
 Expm1 = _unary("expm1", lambda ctx, g: g * (_saved(ctx) + 1), save_output=True)
 Log = _unary("log", lambda ctx, g: g / _saved(ctx), saves_input=True)
 Log1p = _unary("log1p", lambda ctx, g: g / (_saved(ctx) + 1), saves_input=True)
 Sqrt = _unary("sqrt", lambda ctx, g: g / (2 * _saved(ctx)), save_output=True)
 Rsqrt = _unary("rsqrt", lambda ctx, g: -0.5 * g * _saved(ctx) ** 3, save_output=True)
-Abs = _unary("abs", lambda ctx, g: g * _saved(ctx).sign(), to_float=False, saves_input=True)
+Abs = _unary("abs", lambda ctx, g: g * _saved(ctx).sign(), to_float=False, saves_input=True,
+             refuse="b")
 Sin = _unary("sin", lambda ctx, g: g * _saved(ctx).cos(), saves_input=True)
 Cos = _unary("cos", lambda ctx, g: -g * _saved(ctx).sin(), saves_input=True)
 Tanh = _unary("tanh", lambda ctx, g: g * (1 - _saved(ctx) ** 2), save_output=True)
 Sigmoid = _unary("sigmoid", lambda ctx, g: _sigmoid_backward(g, _saved(ctx)), save_output=True)
 Relu = _unary("relu", lambda ctx, g: ThresholdBackward.apply(g, _saved(ctx)), to_float=False,
-              save_output=True)
+              save_output=True, refuse="b")
 def _zero_grad(ctx, g):
     """The gradient of a piecewise-constant op: zeros (not ``g * 0``, NaN where g is inf)."""
     return _zeros_like(g)
@@ -629,7 +669,7 @@ def _zero_grad(ctx, g):
 Sign = _unary("sign", _zero_grad, to_float=False)
 Floor = _unary("floor", _zero_grad, to_float=False)
 Ceil = _unary("ceil", _zero_grad, to_float=False)
-Round = _unary("round", _zero_grad, to_float=False)
+Round = _unary("round", _zero_grad, to_float=False, refuse="b")
 LogicalNot = _unary("logical_not", lambda ctx, g: None, to_float=False)
 BitwiseNot = _unary("bitwise_not", lambda ctx, g: None, to_float=False)
 Isnan = _unary("isnan", lambda ctx, g: None, to_float=False)
@@ -668,12 +708,14 @@ def _sigmoid_backward(g, y):
 
 def _unary_fn(cls, name):
     op = cls.op
+    # dtype kinds that take the full path through apply: cast to float first, or refused
+    slow = "biu" if cls.to_float else cls.refuse
 
     def fn(self):
         if not isinstance(self, Tensor):
             raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(self).__name__}")
-        if not (_state.grad and self._requires_grad) and not _hooks and not (
-                cls.to_float and self._data.dtype.kind != "f"):
+        if not (_state.grad and self._requires_grad) and not _hooks and \
+                self._data.dtype.kind not in slow:
             return _make(self._device._be.unary(op, self._data), self._device, False, None, 0,
                          None)
         return cls.apply(self)
@@ -697,7 +739,7 @@ relu = _unary_fn(Relu, "relu")
 sign = _unary_fn(Sign, "sign")
 floor = _unary_fn(Floor, "floor")
 ceil = _unary_fn(Ceil, "ceil")
-round = _unary_fn(Round, "round")  # noqa: A001
+_round = _unary_fn(Round, "round")
 isnan = _unary_fn(Isnan, "isnan")
 
 
@@ -713,7 +755,45 @@ def bitwise_not(self):
 
 
 def square(self):
+    if self._data.dtype.kind == "b":  # PyTorch's square is pow(x, 2): bool becomes int64
+        self = cast(self, D.int64)
     return binary_mul(self, self)
+
+
+def round(input, *, decimals: int = None):  # noqa: A001
+    """Round half to even; with ``decimals``, PyTorch's formula: nearbyint(x * 10**d) / 10**d
+    (d < 0: nearbyint(x / 10**-d) * 10**-d), with 10**d in the input's dtype."""
+    if decimals is None:
+        return _round(input)
+    if not isinstance(input, Tensor):
+        raise TypeError(f"round(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f'"{"round_vml_cpu" if decimals == 0 else "round_cpu"}" not '
+                                  f"implemented for '{input.dtype.pt_name}'")
+    if decimals == 0:
+        return _round(input)
+    scale = float(input._data.dtype.type(10.0) ** input._data.dtype.type(
+        decimals if decimals > 0 else -decimals))  # (abs is shadowed in this module)
+    if decimals > 0:
+        return _round(input * scale) / scale
+    return _round(input / scale) * scale
+
+
+def _logical(name, op):
+    def fn(input, other):
+        for arg, t in (("input", input), ("other", other)):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"{name}(): argument '{arg}' must be Tensor, not "
+                                f"{type(t).__name__}")
+        return op(input.bool() if input._data.dtype.kind != "b" else input,
+                  other.bool() if other._data.dtype.kind != "b" else other)
+    fn.__name__ = name
+    return fn
+
+
+logical_and = _logical("logical_and", lambda a, b: bitwise_and(a, b))
+logical_or = _logical("logical_or", lambda a, b: bitwise_or(a, b))
+logical_xor = _logical("logical_xor", lambda a, b: bitwise_xor(a, b))
 
 
 def isinf(self):
@@ -780,8 +860,10 @@ class Clamp(Function):
     def forward(ctx, a, lo, hi):
         be = a._device._be
         x = a._data
-        if x.dtype.kind != "f" and (isinstance(lo, float) or isinstance(hi, float)):
-            x = be.astype(x, D.get_default_dtype())
+        if x.dtype.kind != "f":  # PyTorch's result type: bool.clamp(0, 1) is int64
+            rt = D.result_type(a, *[v for v in (lo, hi) if v is not None])
+            if rt.np != x.dtype:
+                x = be.astype(x, rt)
         if lo is not None:
             x = be.binary("maximum", x, x.dtype.type(lo))
         if hi is not None:

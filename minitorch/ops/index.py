@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as D
+from .._tracing import host_check
 from ..autograd.function import Function, _state
 from ..tensor import Tensor, _make, _shape_str, _wrap_dim
 from .elementwise import _device_error, broadcast_shapes, sum_to, where
@@ -177,14 +178,21 @@ def _check_range(be, arr, size, d):
     if arr.dtype.kind != "i" or arr.dtype.itemsize != 8:
         arr = be.astype(arr, D.int64)
     if arr.size:
-        lo = int(be.to_numpy(be.reduce("min", arr, tuple(range(arr.ndim)), False)))
-        hi = int(be.to_numpy(be.reduce("max", arr, tuple(range(arr.ndim)), False)))
-        if hi >= size or lo < -size:
-            bad = hi if hi >= size else lo
-            raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {size}")
-        if lo < 0:
+        negative = _check_bounds(be, arr, size, d)
+        if negative is None or negative:  # None: traced, the graph must wrap on every call
             arr = be.where(be.binary("lt", arr, 0), be.binary("add", arr, np.int64(size)), arr)
     return arr
+
+
+@host_check
+def _check_bounds(be, arr, size: int, d: int):
+    """IndexError for an index outside [-size, size); returns whether any is negative."""
+    lo = int(be.to_numpy(be.reduce("min", arr, tuple(range(arr.ndim)), False)))
+    hi = int(be.to_numpy(be.reduce("max", arr, tuple(range(arr.ndim)), False)))
+    if hi >= size or lo < -size:
+        bad = hi if hi >= size else lo
+        raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {size}")
+    return lo < 0
 
 
 class Index(Function):
@@ -323,8 +331,11 @@ def _fit_value(self: Tensor, spec: IndexSpec, value: Tensor) -> Tensor:
     leading size-1 dims dropped first as PyTorch does (``t[0] = v`` with ``v`` of shape
     (1, 3) into a row of 3), and that the written region has no element twice in memory."""
     from .inplace import check_no_overlap
+    x = self._data
+    if not value._data.ndim and 0 not in x.strides:
+        return value  # a scalar into memory with no broadcast dim: nothing can go wrong
     be = self._device._be
-    region = self._data if spec.trivial else be.slice(self._data, spec.basic)
+    region = x if spec.trivial else be.slice(x, spec.basic)
     check_no_overlap(region)
     if spec.idxs:  # the shape Index would return: broadcast index dims, then the others
         rest = [d for d in range(region.ndim) if d not in spec.pos]
@@ -413,15 +424,19 @@ def _check_index_arg(name, self, dim, index, src=None):
                                f"{_shape_str(index._data.shape)} to be smaller than self "
                                f"{_shape_str(self._data.shape)} apart from dimension {d}")
     if index._data.size:
-        be = self._device._be
-        ax = tuple(range(index._data.ndim))
-        lo = int(be.to_numpy(be.reduce("min", index._data, ax, False)))
-        hi = int(be.to_numpy(be.reduce("max", index._data, ax, False)))
-        size = self._data.shape[d] if nd else 1
-        if lo < 0 or hi >= size:
-            raise RuntimeError(f"index {hi if hi >= size else lo} is out of bounds for dimension "
-                               f"{d} with size {size}")
+        _check_index_values(self._device._be, index._data, self._data.shape[d] if nd else 1, d)
     return d
+
+
+@host_check
+def _check_index_values(be, index, size: int, d: int) -> None:
+    """gather/scatter indices must lie in [0, size)."""
+    ax = tuple(range(index.ndim))
+    lo = int(be.to_numpy(be.reduce("min", index, ax, False)))
+    hi = int(be.to_numpy(be.reduce("max", index, ax, False)))
+    if lo < 0 or hi >= size:
+        raise RuntimeError(f"index {hi if hi >= size else lo} is out of bounds for dimension "
+                           f"{d} with size {size}")
 
 
 def gather(self: Tensor, dim: int, index: Tensor) -> Tensor:

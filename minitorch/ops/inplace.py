@@ -36,9 +36,10 @@ _OVERLAP_MSG = ("unsupported operation: more than one element of the written-to 
 def internal_overlap(a) -> bool:
     """Do several elements of array ``a`` share one memory location (a broadcast view:
     stride 0 on a dim of size > 1)?  PyTorch refuses most in-place writes into those."""
-    if not a.size:
+    strides = a.strides
+    if 0 not in strides or not a.size:
         return False
-    for s, st in zip(a.shape, a.strides):
+    for s, st in zip(a.shape, strides):
         if st == 0 and s > 1:
             return True
     return False
@@ -284,14 +285,17 @@ def fill_(self: Tensor, value) -> Tensor:
                                f"{value._data.ndim} dimensions.")
         return copy_(self, value)
     check_inplace(self)
-    D.check_scalar(value, self.dtype)
+    x = self._data
+    dt = D._BY_NP[x.dtype]
+    D.check_scalar(value, dt)
     be = self._device._be
+    dst = distinct_region(be, x) if 0 in x.strides else x
     if _state.grad and self._requires_grad:
-        src = _make(be.full((), value, self.dtype), self._device, False, None, 0, None)
+        src = _make(be.full((), value, dt), self._device, False, None, 0, None)
         out = Overwrite.apply(self, src)
-        be.copy_(distinct_region(be, self._data), value)
+        be.copy_(dst, value)
         return commit_inplace(self, out, write=False)
-    be.copy_(distinct_region(be, self._data), value)
+    be.copy_(dst, value)
     return commit_inplace(self, None)
 
 

@@ -51,29 +51,19 @@ def _dense_order(x):
     return sorted(range(len(shape)), key=lambda i: (-st[i], shape[i] == 1))
 
 
-def _wants_contiguous(memory_format, name: str) -> bool:
-    from ..creation import contiguous_format, preserve_format
-    if memory_format is None or memory_format is preserve_format:
-        return False
-    if memory_format is contiguous_format:
-        return True
-    raise RuntimeError(f"{name}(): unsupported memory format {memory_format!r} (minitorch has "
+def clone(self: Tensor, *, memory_format=None) -> Tensor:
+    if memory_format is None or memory_format is D.preserve_format:
+        return Clone.apply(self, True)
+    if memory_format is D.contiguous_format:
+        return Clone.apply(self, False)
+    raise RuntimeError(f"clone(): unsupported memory format {memory_format!r} (minitorch has "
                        "preserve_format and contiguous_format)")
 
 
-def clone(self: Tensor, *, memory_format=None) -> Tensor:
-    return Clone.apply(self, not _wants_contiguous(memory_format, "clone"))
-
-
 def contiguous(self: Tensor, memory_format=None) -> Tensor:
-    if memory_format is not None and memory_format is not _contiguous_format():
+    if memory_format is not None and memory_format is not D.contiguous_format:
         raise RuntimeError(f"contiguous(): unsupported memory format {memory_format!r}")
     return self if self.is_contiguous() else Clone.apply(self, False)
-
-
-def _contiguous_format():
-    from ..creation import contiguous_format
-    return contiguous_format
 
 
 def new_factories() -> dict:
@@ -159,13 +149,18 @@ def type_as(self: Tensor, other: Tensor) -> Tensor:
 
 def allclose(self: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
              equal_nan: bool = False) -> bool:
+    if not isinstance(other, Tensor):
+        raise TypeError(f"allclose(): argument 'other' must be Tensor, not {type(other).__name__}")
     return bool(isclose(self, other, rtol, atol, equal_nan).all().item())
 
 
 def isclose(self: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
             equal_nan: bool = False) -> Tensor:
+    for arg, t in (("input", self), ("other", other)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"isclose(): argument '{arg}' must be Tensor, not {type(t).__name__}")
     if self.dtype != other.dtype:
-        raise RuntimeError(f"{self.dtype} did not match {other.dtype}")
+        raise RuntimeError(f"{self.dtype.pt_name} did not match {other.dtype.pt_name}")
     a, b = self.double(), other.double()
     close = (a - b).abs() <= atol + rtol * b.abs()
     close = close | (a == b)  # infinities of the same sign

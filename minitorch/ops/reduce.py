@@ -6,6 +6,8 @@ import math
 from collections import namedtuple
 from typing import Optional
 
+import numpy as np
+
 from .. import _dtype as D
 from ..autograd.function import Function
 from ..tensor import Tensor, _wrap_dim
@@ -104,7 +106,7 @@ class Prod(Function):
         is_zero = a == 0
         nz = is_zero.sum(dims, keepdim=True)
         safe = a.masked_fill(is_zero, 1.0)
-        p_safe = safe.prod(dims, keepdim=True).expand(shape)
+        p_safe = Prod.apply(safe, dims, True).expand(shape)  # (prod() takes one int dim)
         others = D_where(nz == 0, p_safe / safe, D_where((nz == 1) & is_zero, p_safe, 0.0))
         return gk * others, None, None
 
@@ -115,6 +117,7 @@ def D_where(c, a, b):
 
 
 def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    # (PyTorch's prod takes one int dim; a tuple is accepted here, as sum's is)
     if dtype is not None:
         input = input.to(D.to_dtype(dtype))
     return Prod.apply(input, norm_dims(dim, input._data.ndim), keepdim)
@@ -128,9 +131,6 @@ class _Extreme(Function):
     @classmethod
     def forward(cls, ctx, a, dims, keepdim):
         x = a._data
-        if x.size == 0:
-            raise IndexError(f"{cls.op}(): Expected reduction dim to be specified for input.numel() "
-                             f"== 0. Specify the reduction dim with the 'dim' argument.")
         ctx.save_for_backward(a)
         ctx.args = (dims, keepdim)
         return a._device._be.reduce(cls.op, x, dims, keepdim)
@@ -180,13 +180,38 @@ MaxAll._backward_cls.__name__ = MaxAll._backward_cls.__qualname__ = "MaxBackward
 MinAll._backward_cls.__name__ = MinAll._backward_cls.__qualname__ = "MinBackward1"
 
 
+def _check_nonempty(name: str, input: Tensor, dims: tuple, full: bool) -> None:
+    """max/min have no identity: PyTorch's errors for a reduction over no elements (a
+    zero-size dim that is not reduced just gives an empty result)."""
+    shape = input._data.shape
+    if not input._data.size:
+        if full:
+            raise (IndexError if name.startswith("arg") else RuntimeError)(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+                + ("" if name.startswith("arg") else
+                   " Specify the reduction dim with the 'dim' argument."))
+        for d in dims:
+            if shape[d] == 0:
+                raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
+def _int_dim(name: str, dim) -> None:
+    """max/min/argmax/argmin take one int dim (amax, sum, mean ... take tuples)."""
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{name}(): argument 'dim' must be int, not {type(dim).__name__}")
+
+
 def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
-    dims = norm_dims(None if dim == () else dim, input._data.ndim)
+    full = dim == () or dim is None
+    dims = norm_dims(None if full else dim, input._data.ndim)
+    _check_nonempty("amax", input, dims, full)
     return Amax.apply(input, dims, keepdim)
 
 
 def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
-    dims = norm_dims(None if dim == () else dim, input._data.ndim)
+    full = dim == () or dim is None
+    dims = norm_dims(None if full else dim, input._data.ndim)
+    _check_nonempty("amin", input, dims, full)
     return Amin.apply(input, dims, keepdim)
 
 
@@ -196,8 +221,6 @@ class ArgReduce(Function):
     @staticmethod
     def forward(ctx, a, op, dim, keepdim):
         x = a._data
-        if x.size == 0:
-            raise IndexError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0.")
         if x.dtype.kind == "b":
             x = a._device._be.astype(x, D.int32)
         return a._device._be.argreduce(op, x, dim, keepdim)
@@ -207,18 +230,22 @@ class ArgReduce(Function):
         return None, None, None, None
 
 
-def argmax(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
+def _argreduce(op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
+    if dim is not None:
+        _int_dim(op, dim)
     d = None if dim is None else _wrap_dim(dim, input._data.ndim)
     if d is not None and input._data.ndim == 0:
         d = None
-    return ArgReduce.apply(input, "argmax", d, keepdim)
+    _check_nonempty(op, input, () if d is None else (d,), d is None)
+    return ArgReduce.apply(input, op, d, keepdim)
+
+
+def argmax(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
+    return _argreduce("argmax", input, dim, keepdim)
 
 
 def argmin(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
-    d = None if dim is None else _wrap_dim(dim, input._data.ndim)
-    if d is not None and input._data.ndim == 0:
-        d = None
-    return ArgReduce.apply(input, "argmin", d, keepdim)
+    return _argreduce("argmin", input, dim, keepdim)
 
 
 def _max_min(input, dim, keepdim, other, which):
@@ -227,13 +254,14 @@ def _max_min(input, dim, keepdim, other, which):
         o = dim if isinstance(dim, Tensor) else other
         return maximum(input, o) if which == "max" else minimum(input, o)
     if dim is None:
-        return (MaxAll if which == "max" else MinAll).apply(
-            input, tuple(range(input._data.ndim)), False)
+        dims = tuple(range(input._data.ndim))
+        _check_nonempty(which, input, dims, True)
+        return (MaxAll if which == "max" else MinAll).apply(input, dims, False)
+    _int_dim(which, dim)
     d = _wrap_dim(dim, input._data.ndim)
     if input._data.ndim == 0:
         return values_indices(input.clone(), argmax(input))
-    if input._data.shape[d] == 0:
-        raise IndexError(f"{which}(): Expected reduction dim {d} to have non-zero size.")
+    _check_nonempty(which, input, (d,), False)
     idx = ArgReduce.apply(input, "arg" + which, d, True)
     vals = input.gather(d, idx)
     if not keepdim:
@@ -430,6 +458,9 @@ def vector_norm(input: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
     if input._data.dtype.kind != "f":
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {input.dtype.pt_name}")
+    if not isinstance(p, (int, float, np.number)):
+        raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not "
+                        f"{type(p).__name__}")
     p = float(p)
     dims = norm_dims(dim, input._data.ndim)
     if math.isinf(p) and 0 in [input._data.shape[d] for d in dims]:  # (any() is shadowed)

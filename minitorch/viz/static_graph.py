@@ -86,6 +86,9 @@ def _op_label(n) -> Tuple[str, int]:
         return f"check {_short_check(n.args[0])}", 1
     if n.op == "counter" and len(n.args) > 1:
         return f"counter $step{n.args[1]}", 2
+    if n.op == "fused" and n.args and isinstance(getattr(n.args[0], "name", None), str):
+        name = n.args[0].name  # a generated kernel (minitorch.compiler): its name says it all
+        return (name if name.startswith("fused") else f"fused {name}"), 1
     return n.op, 0
 
 

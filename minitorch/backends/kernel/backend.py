@@ -303,7 +303,7 @@ class KernelBackend(AttentionMixin, MatmulMixin, SoftmaxMixin, ConvMixin, OptimM
         dt = x.dtype
         ct = L.C_TYPE[dt]
         if ct not in L.unary_dtypes(op):
-            if op in ("neg", "sign", "sigmoid") and dt.kind == "b" or \
+            if op in ("neg", "sigmoid") and dt.kind == "b" or \
                     op == "bitwise_not" and dt.kind == "f":
                 raise TypeError(f"ufunc '{op}' not supported for the input type {dt}")
             if op in ("rsqrt", "sigmoid"):        # NumPy computes in float, casts back
@@ -349,8 +349,6 @@ class KernelBackend(AttentionMixin, MatmulMixin, SoftmaxMixin, ConvMixin, OptimM
                                 "the bitwise_xor, the `^` operator, or the logical_xor function "
                                 "instead.")
             raise TypeError(f"ufunc '{op}' not supported for the input types ({dt}, {dt})")
-        if op == "pow" and dt.kind == "i" and self._negative(b):
-            raise ValueError("Integers to negative integer powers are not allowed.")
         ct = L.C_TYPE[dt]
         code = self._bops[op]
         rdt = L.BOOL if op in COMPARISONS else dt
@@ -404,15 +402,6 @@ class KernelBackend(AttentionMixin, MatmulMixin, SoftmaxMixin, ConvMixin, OptimM
                        (_I64(n), _I32(len(shape)), self.meta(shape + st[0] + st[1] + st[2]),
                         a, b, out, sa, sb, _I32(mask)))
         return out
-
-    def _negative(self, b) -> bool:
-        """Is any exponent negative?  (NumPy refuses integer ** negative integer.)"""
-        if not isinstance(b, self.array_type):
-            return b < 0
-        if not b.size:
-            return False
-        m = self.reduce("min", b, tuple(range(b.ndim)), False)
-        return bool(self.to_numpy(m) < 0)
 
     def _cast(self, x, dt):
         if not isinstance(x, self.array_type):

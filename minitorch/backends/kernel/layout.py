@@ -41,7 +41,7 @@ def op_codes(filename: str, prefix: str) -> dict:
 _UNARY_FLOAT_ONLY = ("exp", "expm1", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh",
                      "sigmoid")
 _UNARY_DTYPES = {op: FLOAT_C for op in _UNARY_FLOAT_ONLY}
-_UNARY_DTYPES.update({"neg": FLOAT_C + INT_C, "sign": FLOAT_C + INT_C,
+_UNARY_DTYPES.update({"neg": FLOAT_C + INT_C, "sign": ALL_C,
                       "bitwise_not": INT_C + ("bool",)})
 _BINARY_DTYPES = {"sub": FLOAT_C + INT_C, "div": FLOAT_C, "pow": FLOAT_C + INT_C,
                   "floor_divide": FLOAT_C + INT_C, "remainder": FLOAT_C + INT_C,

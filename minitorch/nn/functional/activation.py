@@ -193,11 +193,22 @@ _pytorch_name(LogSigmoid_, "LogSigmoid")
 
 
 def logsigmoid(input: Tensor) -> Tensor:
+    _float_only(input, "log_sigmoid_cpu")
     return LogSigmoid_.apply(input)
 
 
 # --------------------------------------------------------------------------------------------
 # composed activations
+
+
+def _float_only(input: Tensor, kernel: str) -> None:
+    """PyTorch has these activations for floating point only: its dispatch error, which
+    names the kernel and the dtype (``"elu_cpu" not implemented for 'Long'``)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{kernel.split('_')[0]}(): argument 'input' must be Tensor, not "
+                        f"{type(input).__name__}")
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{input.dtype.pt_name}\'')
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -212,6 +223,12 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    kind = input._data.dtype.kind
+    if kind == "b":
+        raise RuntimeError("Bool inputs not supported for hardtanh")
+    if kind != "f":  # integers stay integers: PyTorch converts the bounds to the dtype (C cast)
+        lo, hi = int(min_val), int(max_val)
+        return input.clamp_(lo, hi) if inplace else input.clamp(lo, hi)
     return _inplace(_hardtanh)(input, min_val, max_val) if inplace else \
         _hardtanh(input, min_val, max_val)
 
@@ -232,6 +249,7 @@ def _leaky_relu(input: Tensor, negative_slope: float) -> Tensor:
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x if x > 0 else negative_slope·x."""
+    _float_only(input, "leaky_relu_cpu")
     if inplace:
         return _inplace(_leaky_relu)(input, negative_slope)
     return _leaky_relu(input, negative_slope)
@@ -246,6 +264,7 @@ def _elu(input: Tensor, alpha: float, scale: float = 1.0, input_scale: float = 1
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x if x > 0 else alpha·(exp(x) - 1)."""
+    _float_only(input, "elu_cpu")
     if inplace:
         return _inplace(_elu)(input, alpha)
     return _elu(input, alpha)
@@ -256,6 +275,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    _float_only(input, "elu_cpu")
     if inplace:
         return _inplace(_elu)(input, _SELU_ALPHA, _SELU_SCALE)
     return _elu(input, _SELU_ALPHA, _SELU_SCALE)
@@ -264,6 +284,7 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError")
+    _float_only(input, "elu_cpu")
     if inplace:
         return _inplace(_elu)(input, alpha, 1.0, 1.0 / alpha)
     return _elu(input, alpha, 1.0, 1.0 / alpha)
@@ -275,6 +296,7 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x·Φ(x) (exact, with erf) or, with approximate='tanh', 0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
+    _float_only(input, "GeluKernelImpl")
     if approximate == "none":
         return input * 0.5 * (1.0 + Erf.apply(input * _SQRT1_2))
     if approximate == "tanh":
@@ -285,6 +307,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x·σ(x)."""
+    _float_only(input, "silu_cpu")
     if inplace:
         return _inplace(lambda x: x * x.sigmoid())(input)
     return input * input.sigmoid()
@@ -292,6 +315,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta·x)) / beta, and x itself where beta·x > threshold."""
+    _float_only(input, "softplus_cpu")
     bx = input * beta if beta != 1.0 else input
     soft = bx.clamp(max=threshold).exp().log1p()
     if beta != 1.0:
@@ -301,6 +325,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x·tanh(softplus(x))."""
+    _float_only(input, "mish_cpu")
     if inplace:
         return _inplace(lambda x: x * softplus(x).tanh())(input)
     return input * softplus(input).tanh()
@@ -316,6 +341,10 @@ def tanh(input: Tensor) -> Tensor:
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """x if x > 0 else weight·x, with one weight per channel (dim 1) or one shared."""
+    if input._data.dtype != weight._data.dtype:
+        raise RuntimeError(f"prelu: Type promoting not supported. Got {input.dtype.pt_name} and "
+                           f"{weight.dtype.pt_name}")
+    _float_only(input, "prelu_cpu")
     w = weight
     if weight.numel() != 1:
         if input.ndim < 2 or input.shape[1] != weight.numel():

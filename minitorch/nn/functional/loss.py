@@ -18,6 +18,7 @@ from typing import Optional
 import numpy as np
 
 from ... import _dtype as D
+from ..._tracing import host_check
 from ...autograd.function import Function, is_grad_enabled
 from ...ops.elementwise import where
 from ...ops.index import ScatterAdd
@@ -210,6 +211,7 @@ def _wrap(raw, like: Tensor) -> Tensor:
     return _make(raw, like._device, False, None, 0, None)
 
 
+@host_check
 def _check_targets(be, t, n_classes: int, ignore_index: int) -> None:
     """PyTorch's ``Target k is out of bounds.`` before any kernel runs."""
     if t.size == 0:
@@ -434,8 +436,13 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor]
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
                          f"size ({input.shape}) is deprecated. Please ensure they have the same "
                          f"size.")
-    if input.numel() and bool(((input < 0) | (input > 1)).any()):
-        raise RuntimeError("all elements of input should be between 0 and 1")
+    if target._data.dtype != input._data.dtype:
+        raise RuntimeError(f"Found dtype {target.dtype.pt_name} but expected "
+                           f"{input.dtype.pt_name}")
+    # PyTorch's checks, in its order; written as "not inside [0, 1]" so that NaN fails too
+    for t, what in ((input, "input"), (target, "target")):
+        if t.numel() and not bool(((t >= 0) & (t <= 1)).all()):
+            raise RuntimeError(f"all elements of {what} should be between 0 and 1")
     if weight is not None:
         weight = weight.expand(input.shape)
     return _reduce(BinaryCrossEntropy.apply(input, target, weight), reduction)

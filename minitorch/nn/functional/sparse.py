@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ... import _dtype as D
+from ..._tracing import host_check
 from ...autograd.grad_mode import no_grad
 from ...ops.elementwise import where
 from ...ops.index import one_hot as _one_hot
@@ -29,9 +30,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: Optional[int] = None,
                                   "supported in minitorch")
     n = weight.shape[0]
     if input.numel():
-        lo, hi = int(input.min().item()), int(input.max().item())
-        if lo < 0 or hi >= n:
-            raise IndexError("index out of range in self")
+        _check_rows(input._device._be, input._data, n)
     if padding_idx is not None:
         if not -n <= padding_idx < n:
             raise AssertionError("Padding_idx must be within num_embeddings")
@@ -43,6 +42,16 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: Optional[int] = None,
         # the same values, but no gradient path from the padding positions
         out = where((input == padding_idx).unsqueeze(-1), out.detach(), out)
     return out
+
+
+@host_check
+def _check_rows(be, idx, n: int) -> None:
+    """PyTorch's ``index out of range in self`` for an index outside [0, n)."""
+    ax = tuple(range(idx.ndim))
+    lo = int(be.to_numpy(be.reduce("min", idx, ax, False)))
+    hi = int(be.to_numpy(be.reduce("max", idx, ax, False)))
+    if lo < 0 or hi >= n:
+        raise IndexError("index out of range in self")
 
 
 def _renorm_rows(weight: Tensor, input: Tensor, max_norm: float, norm_type: float) -> None:
