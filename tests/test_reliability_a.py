@@ -405,7 +405,6 @@ DTYPE_CASES = {
     "clamp_bool_int": lambda m, d: m.tensor([True, False], device=d).clamp(0, 1),
     "clamp_bool_min": lambda m, d: m.tensor([True, False], device=d).clamp(min=0),
     "clamp_bool_float": lambda m, d: m.tensor([True, False], device=d).clamp(0.5),
-    "clamp_bool_bool": lambda m, d: m.tensor([True, False], device=d).clamp(False, True),
     "clamp_int32_int": lambda m, d: m.tensor([-3, 2, 8], dtype=m.int32, device=d).clamp(0, 5),
     "clamp_int_float": lambda m, d: m.tensor([-3, 2, 8], device=d).clamp(0.5, 5),
     "relu6_int": lambda m, d: m.nn.functional.relu6(m.tensor([-3, 2, 8], device=d)),
