@@ -485,7 +485,8 @@ _F = lambda m: m.nn.functional  # noqa: E731
 
 ERROR_CASES = {
     # tuple dims: max/min/argmax/argmin take one int (amax and friends take tuples: below)
-    "max_tuple": (lambda m, d: _x(m, d).max((0, 1)), "dim.*int.*tuple|tuple"),
+    "max_tuple": (lambda m, d: _x(m, d).max((0, 1)),
+                  "max.*argument 'dim' must be int, not tuple"),
     "min_list": (lambda m, d: _x(m, d).min([0]), "dim.*int.*list"),
     "max_tuple_keepdim": (lambda m, d: _x(m, d).max((0,), True), "dim.*must be int, not tuple"),
     "max_dim_kw_tuple": (lambda m, d: _x(m, d).max(dim=(0,)), "dim.*tuple"),
@@ -522,6 +523,7 @@ ERROR_CASES = {
     "abs_bool": (lambda m, d: _b(m, d).abs(), "abs_cpu.*Bool"),
     "relu_bool": (lambda m, d: _F(m).relu(_b(m, d)), "Boolean inputs not supported for relu"),
     "round_bool": (lambda m, d: _b(m, d).round(), "round.*Bool"),
+    "clamp_bool_bool": (lambda m, d: _b(m, d).clamp(False, True), "clamp.*Bool"),
     "bool_pow_bool_tensor": (lambda m, d: _b(m, d) ** _b(m, d), "pow.*Bool"),
     "pybool_pow_bool_tensor": (lambda m, d: True ** _b(m, d), "pow.*Bool"),
     # binary cross-entropy ranges (NaN is outside too) and dtypes

@@ -862,6 +862,8 @@ class Clamp(Function):
         x = a._data
         if x.dtype.kind != "f":  # PyTorch's result type: bool.clamp(0, 1) is int64
             rt = D.result_type(a, *[v for v in (lo, hi) if v is not None])
+            if rt is D.bool:
+                raise NotImplementedError('"clamp_scalar_cpu" not implemented for \'Bool\'')
             if rt.np != x.dtype:
                 x = be.astype(x, rt)
         if lo is not None:
