@@ -20,11 +20,12 @@ Each decision is kept (``FusionReport``): which nodes fused, and why each group 
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Set
 
 import numpy as np
 
-from ..jit.graph import Graph, Node, _walk_refs, node_refs
+from ..jit.graph import Graph, Node, node_refs
+from ..jit.passes import live_roots
 
 __all__ = ["fuse_groups", "Group", "ELEMENTWISE", "SUPPORTED_DTYPES"]
 
@@ -148,12 +149,8 @@ def readers(g: Graph) -> Dict[int, int]:
 
 
 def output_roots(g: Graph) -> Set[int]:
-    roots: Set[int] = set()
-    _walk_refs(g.output_spec, lambda r: roots.add(r.v))
-    for _, v in g.writebacks:
-        if v is not None:
-            roots.add(v.id)
-    return roots
+    """Values the graph returns or writes back (the passes' live roots)."""
+    return live_roots(g)
 
 
 

@@ -30,7 +30,8 @@ def _debug() -> int:
         return 0
 
 
-def _live_roots(g: Graph) -> Set[int]:
+def live_roots(g: Graph) -> Set[int]:
+    """Values the graph returns or writes back: what must survive every pass."""
     roots: Set[int] = set()
     _walk_refs(g.output_spec, lambda r: roots.add(r.v))
     for _, v in g.writebacks:
@@ -41,7 +42,7 @@ def _live_roots(g: Graph) -> Set[int]:
 
 def dce(g: Graph) -> str:
     """Remove pure nodes whose outputs are not used (walking backwards once)."""
-    live = _live_roots(g)
+    live = live_roots(g)
     keep: List[Node] = []
     for n in reversed(g.nodes):
         if n.effectful or any(o in live for o in n.outs):
@@ -119,7 +120,7 @@ def _must_stay_fresh(g: Graph) -> Set[int]:
     """Values that must be computed afresh on every call and never shared: those written
     later, those leaving the graph, and every value that may share memory with one of them
     (views chain through their first argument)."""
-    fresh: Set[int] = set(_live_roots(g))
+    fresh: Set[int] = set(live_roots(g))
     for n in g.nodes:
         fresh.update(n.writes)
         fresh.update(n.wnew)
