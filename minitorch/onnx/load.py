@@ -1,0 +1,3 @@
+OPS = {}
+class OnnxModel: pass
+def load(p): raise NotImplementedError
