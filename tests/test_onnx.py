@@ -1,0 +1,432 @@
+"""minitorch.onnx: export checked by ONNX Runtime, import of our files and torch.onnx.export's.
+
+Every export goes through ``onnx.checker.check_model(full_check=True)``; outputs are
+compared with minitorch's eager outputs (export) or PyTorch's (import) to 1e-5, at two batch
+sizes through ``dynamic_axes``.
+"""
+import io
+import math
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import minitorch
+import minitorch.nn as nn
+import minitorch.nn.functional as F
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+mo = pytest.importorskip("minitorch.onnx")
+
+ATOL = 1e-5
+BATCHES = (2, 5)
+
+
+# -- minitorch models -------------------------------------------------------------------------
+class CNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(4)
+        self.conv2 = nn.Conv2d(4, 6, 3, padding=1, stride=2)
+        self.fc = nn.Linear(6 * 2 * 2, 3)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn(self.conv(x))), 2)
+        return self.fc(F.relu(self.conv2(x)).flatten(1))
+
+
+class LSTMNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(11, 8)
+        self.lstm = nn.LSTM(8, 12, batch_first=True)
+        self.drop = nn.Dropout(0.2)   # eval mode in the export: no node
+        self.fc = nn.Linear(12, 11)
+
+    def forward(self, idx):
+        h, _ = self.lstm(self.emb(idx))
+        return self.fc(self.drop(h))
+
+
+class Block(nn.Module):
+    def __init__(self, c, heads, t):
+        super().__init__()
+        self.heads = heads
+        self.ln1, self.ln2 = nn.LayerNorm(c), nn.LayerNorm(c)
+        self.qkv, self.proj = nn.Linear(c, 3 * c, bias=False), nn.Linear(c, c)
+        self.fc1, self.fc2 = nn.Linear(c, 4 * c), nn.Linear(4 * c, c)
+        self.register_buffer("mask", minitorch.ones(t, t).tril() == 0)
+
+    def forward(self, x):
+        b, t, c = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(c, dim=2)
+        q, k, v = (z.reshape(b, t, self.heads, c // self.heads).transpose(1, 2)
+                   for z in (q, k, v))
+        att = (q @ k.transpose(-2, -1)) / math.sqrt(c // self.heads)
+        att = att.masked_fill(self.mask[:t, :t], float("-inf")).softmax(-1)
+        y = (att @ v).transpose(1, 2).reshape(b, t, c)
+        x = x + self.proj(y)
+        return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
+
+
+class GPT(nn.Module):
+    def __init__(self, vocab=11, c=16, heads=2, t=8, layers=2):
+        super().__init__()
+        self.tok, self.pos = nn.Embedding(vocab, c), nn.Embedding(t, c)
+        self.blocks = nn.Sequential(*[Block(c, heads, t) for _ in range(layers)])
+        self.ln, self.head = nn.LayerNorm(c), nn.Linear(c, vocab)
+
+    def forward(self, idx):
+        t = idx.shape[1]
+        x = self.tok(idx) + self.pos(minitorch.arange(t, device=idx.device))
+        return self.head(self.ln(self.blocks(x)))
+
+
+def _model(name):
+    minitorch.manual_seed(0)
+    if name == "mlp":
+        m = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 4))
+        return m, lambda b: minitorch.randn(b, 6)
+    if name == "cnn":
+        m = CNN()
+        with minitorch.no_grad():  # BatchNorm statistics that are not the identity
+            m.bn.running_mean.copy_(minitorch.randn(4) * 0.5)
+            m.bn.running_var.copy_(minitorch.rand(4) + 0.5)
+            m.bn.weight.copy_(minitorch.rand(4) + 0.5)
+            m.bn.bias.copy_(minitorch.randn(4))
+        return m, lambda b: minitorch.randn(b, 1, 8, 8)
+    if name == "lstm":
+        return LSTMNet(), lambda b: minitorch.randint(0, 11, (b, 8))
+    return GPT(), lambda b: minitorch.randint(0, 11, (b, 8))
+
+
+def _eager(m, x):
+    m.eval()
+    with minitorch.no_grad():
+        return m(x).detach().cpu().numpy()
+
+
+def _export(m, x, **kw):
+    buf = io.BytesIO()
+    mo.export(m, (x,), buf, input_names=["input"], output_names=["output"],
+              dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, **kw)
+    return buf.getvalue()
+
+
+def _session(data):
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    return ort.InferenceSession(data, so, providers=["CPUExecutionProvider"])
+
+
+# the native ops each model must be written with (as torch.onnx.export writes them)
+NATIVE = {"mlp": {"Gemm": 2, "Relu": 1},
+          "cnn": {"Conv": 2, "BatchNormalization": 1, "MaxPool": 1, "Gemm": 1},
+          "lstm": {"Gather": 1},
+          "gpt": {"LayerNormalization": 5, "Softmax": 2, "Erf": 2}}
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "lstm", "gpt"])
+def test_export_matches_onnxruntime_at_two_batch_sizes(name, tmp_path):
+    m, mk = _model(name)
+    m.eval()
+    data = _export(m, mk(3))
+    model = onnx.load_from_string(data)
+    onnx.checker.check_model(model, full_check=True)
+    inp = model.graph.input[0].type.tensor_type.shape.dim
+    assert inp[0].dim_param == "batch"
+    out = model.graph.output[0].type.tensor_type.shape.dim
+    assert out[0].dim_param == "batch"
+    ops = [n.op_type for n in model.graph.node]
+    for op, count in NATIVE[name].items():
+        assert ops.count(op) == count, (op, ops)
+    assert "Cast" not in ops  # no float64 detours of layer norm / erf left
+    sess = _session(data)
+    for b in BATCHES:
+        x = mk(b)
+        got = sess.run(None, {"input": x.numpy()})[0]
+        ref = _eager(m, x)
+        assert got.shape == ref.shape
+        np.testing.assert_allclose(got, ref, atol=ATOL, rtol=0)
+
+
+def test_parameters_are_initializers_named_like_the_state_dict():
+    m, mk = _model("cnn")
+    model = onnx.load_from_string(_export(m, mk(2)))
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
+    sd = m.state_dict()
+    for key in ("conv.weight", "bn.running_mean", "bn.running_var", "bn.weight", "bn.bias",
+                "conv2.weight", "conv2.bias", "fc.weight", "fc.bias"):
+        np.testing.assert_array_equal(inits[key], sd[key].numpy())
+    assert [i.name for i in model.graph.input] == ["input"]  # weights are not inputs
+
+
+def test_export_restores_training_mode_and_writes_a_path(tmp_path):
+    m, mk = _model("mlp")
+    m.train()
+    path = tmp_path / "mlp.onnx"
+    mo.export(m, mk(2), path)
+    assert m.training
+    model = onnx.load(str(path))
+    assert [i.name for i in model.graph.input] == ["input"]
+    assert [o.name for o in model.graph.output] == ["output"]
+    # without dynamic_axes every dim is fixed
+    assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_value == 2
+
+
+def test_gelu_is_one_node_at_opset_20():
+    m = nn.Sequential(nn.Linear(4, 8), nn.GELU(), nn.Linear(8, 2))
+    x = minitorch.randn(3, 4)
+    data = _export(m, x, opset_version=20)
+    ops = [n.op_type for n in onnx.load_from_string(data).graph.node]
+    assert ops == ["Gemm", "Gelu", "Gemm"]
+    got = _session(data).run(None, {"input": x.numpy()})[0]
+    np.testing.assert_allclose(got, _eager(m, x), atol=ATOL, rtol=0)
+
+
+def test_primitives_without_a_pattern_export_one_by_one():
+    """Functions of tensors: each primitive on its own (reshape with a dynamic batch, slicing,
+    reductions, cat, where, comparisons, im2col through F.unfold)."""
+    def f(x):
+        y = x.reshape(x.shape[0], -1)
+        z = minitorch.cat([y[:, 1:], y[:, :1] * 2], 1)
+        s = z.sum(1, keepdim=True) - z.amax(1, keepdim=True)
+        cols = F.unfold(x, 2)
+        return minitorch.where(z > 0, z.exp(), -z) / (1 + s.abs()), cols.mean((1,))
+
+    x = minitorch.randn(2, 3, 4, 4)
+    buf = io.BytesIO()
+    mo.export(f, (x,), buf, dynamic_axes={"input": [0]})
+    sess = _session(buf.getvalue())
+    for b in BATCHES:
+        xb = minitorch.randn(b, 3, 4, 4)
+        got = sess.run(None, {"input": xb.numpy()})
+        for g, r in zip(got, f(xb)):
+            np.testing.assert_allclose(g, r.numpy(), atol=ATOL, rtol=0)
+
+
+# -- errors of the exporter ------------------------------------------------------------------
+def test_an_unmapped_primitive_names_the_op_and_the_line_and_writes_nothing(tmp_path):
+    def noisy(x):
+        return x + minitorch.rand(x.shape)  # a random draw has no ONNX mapping here
+
+    path = tmp_path / "noisy.onnx"
+    with pytest.raises(mo.UnsupportedOperatorError) as e:
+        mo.export(noisy, (minitorch.randn(2, 3),), path)
+    msg = str(e.value)
+    assert "'uniform'" in msg and "opset version 17" in msg
+    assert "test_onnx.py:" in msg and "noisy" in msg
+    assert not path.exists() and not list(tmp_path.iterdir())
+
+
+def test_a_graph_that_changes_with_the_batch_size_cannot_be_dynamic():
+    def f(x):
+        return x[:1] if x.shape[0] == 2 else x[:2]  # Python branch on the size
+
+    with pytest.raises(mo.OnnxExporterError, match="dynamic axis"):
+        mo.export(f, (minitorch.randn(2, 3),), io.BytesIO(), dynamic_axes={"input": {0: "b"}})
+
+
+def test_bad_arguments():
+    m, mk = _model("mlp")
+    with pytest.raises(ValueError, match="opset versions 15 to 20"):
+        mo.export(m, mk(2), io.BytesIO(), opset_version=11)
+    with pytest.raises(TypeError, match="tensor or a tuple of tensors"):
+        mo.export(m, (3,), io.BytesIO())
+    with pytest.raises(ValueError, match="input_names"):
+        mo.export(m, mk(2), io.BytesIO(), input_names=["a", "b"])
+
+
+# -- import: round trips on every device -----------------------------------------------------
+@pytest.mark.parametrize("name", ["mlp", "cnn", "lstm", "gpt"])
+def test_round_trip_export_load_run(name, device):
+    m, mk = _model(name)
+    m.eval()
+    data = _export(m, mk(3))
+    loaded = mo.load(data, device=device)
+    assert loaded.input_names == ["input"] and loaded.output_names == ["output"]
+    for b in BATCHES:
+        x = mk(b)
+        got = loaded(x.to(device))
+        assert got.device.type == minitorch.device(device).type
+        np.testing.assert_allclose(got.cpu().numpy(), _eager(m, x), atol=ATOL, rtol=0)
+
+
+def test_loaded_model_traces_into_a_graph():
+    m, mk = _model("cnn")
+    m.eval()
+    loaded = mo.load(_export(m, mk(2)))
+    x = mk(4)
+    g = loaded.to_graph(x)
+    assert isinstance(g, minitorch.jit.Graph)
+    ops = g.op_counts()
+    assert ops.get("im2col") == 2 and ops.get("max_pool2d") == 1
+    np.testing.assert_allclose(g(x).numpy(), _eager(m, x), atol=ATOL, rtol=0)
+
+
+# -- import: files written by torch.onnx.export ----------------------------------------------
+def _torch_model(torch, name):
+    tnn, TF = torch.nn, torch.nn.functional
+    torch.manual_seed(0)
+    if name == "mlp":
+        return (tnn.Sequential(tnn.Linear(6, 16), tnn.ReLU(), tnn.Linear(16, 4)),
+                lambda b: torch.randn(b, 6))
+    if name.startswith("cnn"):
+        class TCNN(tnn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = tnn.Conv2d(1, 4, 3, padding=1, bias=False)
+                self.bn = tnn.BatchNorm2d(4)
+                self.conv2 = tnn.Conv2d(4, 6, 3, padding=1, stride=2)
+                self.fc = tnn.Linear(6 * 2 * 2, 3)
+
+            def forward(self, x):
+                x = TF.max_pool2d(TF.relu(self.bn(self.conv(x))), 2)
+                return self.fc(TF.relu(self.conv2(x)).flatten(1))
+        m = TCNN()
+        with torch.no_grad():
+            m.bn.running_mean.normal_(0, 0.5)
+            m.bn.running_var.uniform_(0.5, 1.5)
+        return m, lambda b: torch.randn(b, 1, 8, 8)
+    if name == "lstm":
+        class TLSTM(tnn.Module):
+            def __init__(self):
+                super().__init__()
+                self.emb = tnn.Embedding(11, 8)
+                self.lstm = tnn.LSTM(8, 12, batch_first=True)
+                self.fc = tnn.Linear(12, 11)
+
+            def forward(self, idx):
+                return self.fc(self.lstm(self.emb(idx))[0])
+        return TLSTM(), lambda b: torch.randint(0, 11, (b, 8))
+
+    class TBlock(tnn.Module):
+        def __init__(self, c=16, heads=2, t=8):
+            super().__init__()
+            self.heads = heads
+            self.ln1, self.ln2 = tnn.LayerNorm(c), tnn.LayerNorm(c)
+            self.qkv, self.proj = tnn.Linear(c, 3 * c, bias=False), tnn.Linear(c, c)
+            self.fc1, self.fc2 = tnn.Linear(c, 4 * c), tnn.Linear(4 * c, c)
+            self.register_buffer("mask", torch.ones(t, t).tril() == 0)
+
+        def forward(self, x):
+            b, t, c = x.shape
+            q, k, v = self.qkv(self.ln1(x)).split(c, dim=2)
+            q, k, v = (z.reshape(b, t, self.heads, c // self.heads).transpose(1, 2)
+                       for z in (q, k, v))
+            att = (q @ k.transpose(-2, -1)) / math.sqrt(c // self.heads)
+            att = att.masked_fill(self.mask[:t, :t], float("-inf")).softmax(-1)
+            y = (att @ v).transpose(1, 2).reshape(b, t, c)
+            x = x + self.proj(y)
+            return x + self.fc2(TF.gelu(self.fc1(self.ln2(x))))
+
+    class TGPT(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tok, self.pos = tnn.Embedding(11, 16), tnn.Embedding(8, 16)
+            self.blocks = tnn.Sequential(TBlock(), TBlock())
+            self.ln, self.head = tnn.LayerNorm(16), tnn.Linear(16, 11)
+
+        def forward(self, idx):
+            x = self.tok(idx) + self.pos(torch.arange(idx.shape[1]))
+            return self.head(self.ln(self.blocks(x)))
+    return TGPT(), lambda b: torch.randint(0, 11, (b, 8))
+
+
+# torch's default exporter (dynamo=True) needs onnxscript, which the onnx extra does not
+# install; the TorchScript exporter (dynamo=False) writes the same operators for these models
+TORCH_OPS = {"mlp": {"Gemm"}, "cnn": {"Conv", "MaxPool", "Gemm"},
+             "cnn_bn": {"Conv", "BatchNormalization", "MaxPool"}, "lstm": {"LSTM", "Gather"},
+             "gpt": {"LayerNormalization", "Softmax", "Erf", "Split", "Where", "Range"}}
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "cnn_bn", "lstm", "gpt"])
+def test_torch_exported_models_load_and_match_pytorch(name, device):
+    torch = pytest.importorskip("torch")
+    m, mk = _torch_model(torch, name)
+    m.eval()
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # cnn_bn: without constant folding, BatchNormalization stays a node of its own
+        torch.onnx.export(m, (mk(2),), buf, dynamo=False, opset_version=17,
+                          input_names=["input"], output_names=["output"],
+                          dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+                          do_constant_folding=name != "cnn_bn")
+    data = buf.getvalue()
+    ops = {n.op_type for n in onnx.load_from_string(data).graph.node}
+    assert TORCH_OPS[name] <= ops, ops
+    loaded = mo.load(data, device=device)
+    for b in BATCHES:
+        x = mk(b)
+        with torch.no_grad():
+            ref = m(x).numpy()
+        got = loaded(minitorch.tensor(x.numpy(), device=device))
+        np.testing.assert_allclose(got.cpu().numpy(), ref, atol=ATOL, rtol=0)
+
+
+# -- import: errors ----------------------------------------------------------------------------
+def _tiny(op="Relu", domain=""):
+    h = onnx.helper
+    node = h.make_node(op, ["x"], ["y"], name="the_node", domain=domain)
+    g = h.make_graph([node], "g", [h.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2])],
+                     [h.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [2])])
+    opsets = [h.make_opsetid("", 17)] + ([h.make_opsetid(domain, 1)] if domain else [])
+    return h.make_model(g, opset_imports=opsets).SerializeToString()
+
+
+def test_unknown_operators_raise_naming_the_operator():
+    assert mo.load(_tiny("Relu"))(minitorch.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]
+    with pytest.raises(mo.UnsupportedOperatorError, match="'Hardmax' .*the_node"):
+        mo.load(_tiny("Hardmax"))
+    with pytest.raises(mo.UnsupportedOperatorError, match="com.example::Evil"):
+        mo.load(_tiny("Evil", domain="com.example"))
+
+
+def test_corrupted_files_raise_value_error(tmp_path):
+    m, mk = _model("cnn")
+    data = _export(m, mk(2))
+    for bad in (data[:len(data) // 2], data[:-3], b"", b"not an onnx file at all",
+                np.random.default_rng(0).bytes(300)):
+        with pytest.raises(ValueError, match="not a valid ONNX model"):
+            mo.load(bad)
+    # parses, but a node reads a value nobody defines
+    model = onnx.load_from_string(data)
+    model.graph.node[1].input[0] = "nowhere"
+    with pytest.raises(ValueError, match="onnx.checker"):
+        mo.load(model.SerializeToString())
+    # weights in an external file are refused, never opened
+    model = onnx.load_from_string(data)
+    t = model.graph.initializer[0]
+    t.data_location = onnx.TensorProto.EXTERNAL
+    t.ClearField("raw_data")
+    e = t.external_data.add()
+    e.key, e.value = "location", "../../etc/passwd"
+    path = tmp_path / "ext.onnx"
+    path.write_bytes(model.SerializeToString())
+    with pytest.raises(ValueError, match="external file"):
+        mo.load(path)
+
+
+def test_loaded_model_checks_its_inputs():
+    m, mk = _model("mlp")
+    loaded = mo.load(_export(m, mk(2)))
+    with pytest.raises(RuntimeError, match=r"expects shape \[batch, 6\], got \[2, 5\]"):
+        loaded(minitorch.randn(2, 5))
+    with pytest.raises(RuntimeError, match="expects dtype float32"):
+        loaded(minitorch.randn(2, 6, dtype=minitorch.float64))
+    with pytest.raises(TypeError, match="takes 1 input"):
+        loaded()
+
+
+def test_minitorch_does_not_import_onnx():
+    code = ("import sys, minitorch, minitorch.nn, minitorch.jit\n"
+            "bad = [m for m in ('onnx', 'onnxruntime') if m in sys.modules]\n"
+            "assert not bad, bad\n"
+            "minitorch.onnx\n"
+            "assert 'onnx' not in sys.modules  # only export() and load() import it\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
