@@ -87,7 +87,7 @@ def __getattr__(name):
             from .jit import compile as _compile
             return _compile
         return importlib.import_module(f"minitorch.{name}")
-    if name in ("viz", "nn", "optim", "utils", "datasets", "jit", "compiler"):
+    if name in ("viz", "nn", "optim", "utils", "datasets", "jit", "compiler", "onnx"):
         import importlib
         return importlib.import_module(f"minitorch.{name}")
     raise AttributeError(f"module 'minitorch' has no attribute '{name}'")
