@@ -27,10 +27,43 @@
 // CUDA ideas shown: coalescing, shared-memory tiling, bank-conflict padding, __syncthreads,
 // grid-stride loops over tiles with 64-bit tile indices.
 #include "common.cuh"
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
+
+// the two 16-bit floats (float16 = __half, bfloat16 = __nv_bfloat16) convert through float
+// (or double) with CUDA's round-to-nearest-even intrinsics, never through C++ operators
+template <typename A, typename B> struct IsSameT { static constexpr bool value = false; };
+template <typename A> struct IsSameT<A, A> { static constexpr bool value = true; };
+template <typename T> struct IsLowFloat { static constexpr bool value = false; };
+template <> struct IsLowFloat<__half> { static constexpr bool value = true; };
+template <> struct IsLowFloat<__nv_bfloat16> { static constexpr bool value = true; };
+
+__device__ inline float low_to_float(__half x) { return __half2float(x); }
+__device__ inline float low_to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+template <typename D> __device__ inline D low_from_double(double x);
+template <> __device__ inline __half low_from_double<__half>(double x) { return __double2half(x); }
+template <> __device__ inline __nv_bfloat16 low_from_double<__nv_bfloat16>(double x) {
+    return __double2bfloat16(x);
+}
+template <typename D> __device__ inline D low_from_float(float x);
+template <> __device__ inline __half low_from_float<__half>(float x) { return __float2half_rn(x); }
+template <> __device__ inline __nv_bfloat16 low_from_float<__nv_bfloat16>(float x) {
+    return __float2bfloat16_rn(x);
+}
 
 template <typename D, typename S>
 __device__ inline D convert(S x) {
-    if constexpr (sizeof(D) == 1 && !Traits<D>::is_float) return x != 0;   // -> bool
+    constexpr bool LS = IsLowFloat<S>::value, LD = IsLowFloat<D>::value;
+    if constexpr (LS && LD) {
+        if constexpr (IsSameT<S, D>::value) return x;
+        else return low_from_float<D>(low_to_float(x));   // float16 <-> bfloat16: one rounding
+    } else if constexpr (LS) {
+        if constexpr (sizeof(D) == 1) return low_to_float(x) != 0.0f;        // -> bool (NaN: 1)
+        else return (D)low_to_float(x);                    // -> float/double exact, ints truncate
+    } else if constexpr (LD) {
+        if constexpr (sizeof(S) == 1) return low_from_float<D>(x ? 1.0f : 0.0f);   // bool
+        else return low_from_double<D>((double)x);       // float/double/ints: rounded once
+    } else if constexpr (sizeof(D) == 1 && !Traits<D>::is_float) return x != 0;   // -> bool
     else return (D)x;
 }
 

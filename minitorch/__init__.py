@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import _dtype
 from ._dtype import (dtype, float32, float64, int32, int64, bool, float, double, long, int,  # noqa: A004
                      get_default_dtype, set_default_dtype, promote_types)
+from ._dtype import float16, half, bfloat16, finfo, iinfo  # noqa: F401  (issue 18)
 from .device import device, is_available as _is_available
 from .tensor import Tensor, Size
 from .creation import *  # noqa: F401,F403

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import builtins
 
+import ml_dtypes
 import numpy as np
 
-__all__ = ["dtype", "float32", "float64", "int64", "int32", "bool", "get_default_dtype",
-           "set_default_dtype", "promote_types", "result_type"]
+__all__ = ["dtype", "float32", "float64", "float16", "bfloat16", "half", "int64", "int32", "bool",
+           "get_default_dtype", "set_default_dtype", "promote_types", "result_type", "finfo",
+           "iinfo"]
 
 _builtin_bool = builtins.bool
 _builtin_int = builtins.int
@@ -20,9 +22,9 @@ _builtin_float = builtins.float
 
 
 _PT_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-             "bool": "Bool"}
+             "bool": "Bool", "float16": "Half", "bfloat16": "BFloat16"}
 _C_NAMES = {"float32": "float", "float64": "double", "int64": "long", "int32": "int",
-            "bool": "bool"}
+            "bool": "bool", "float16": "c10::Half", "bfloat16": "c10::BFloat16"}
 
 
 class dtype:
@@ -54,17 +56,25 @@ float64 = dtype("float64", np.float64, 2, 6)
 int32 = dtype("int32", np.int32, 1, 2)
 int64 = dtype("int64", np.int64, 1, 3)
 bool = dtype("bool", np.bool_, 0, 0)  # noqa: A001  (shadows builtin on purpose: torch.bool)
+# the two 16-bit floats share a rank: neither holds the other, so they promote to float32
+# (torch.promote_types(float16, bfloat16) is float32).  bfloat16 is ml_dtypes' NumPy type
+# (as in JAX): its NumPy kind is 'V', not 'f' -- test floating point with ``kind in "fV"``.
+float16 = dtype("float16", np.float16, 2, 4)
+bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, 2, 4)
+LOW_FLOATS = (float16, bfloat16)
 
 # aliases PyTorch users type
 float = float32  # noqa: A001
 double = float64
 long = int64
 int = int32  # noqa: A001
+half = float16
 
-ALL_DTYPES = (float32, float64, int32, int64, bool)
+ALL_DTYPES = (float32, float64, int32, int64, bool, float16, bfloat16)
 _BY_NP = {d.np: d for d in ALL_DTYPES}
 _BY_NAME = {d.name: d for d in ALL_DTYPES}
-_BY_NAME.update({"float": float32, "double": float64, "long": int64, "int": int32})
+_BY_NAME.update({"float": float32, "double": float64, "long": int64, "int": int32,
+                 "half": float16})
 
 _default_float = float32
 
@@ -75,7 +85,7 @@ def get_default_dtype() -> dtype:
 
 def set_default_dtype(d: dtype) -> None:
     global _default_float
-    if d not in (float32, float64):
+    if d not in (float32, float64, float16, bfloat16):
         raise TypeError(f"only floating-point types are supported as the default type, got {d}")
     _default_float = d
 
@@ -88,11 +98,11 @@ def from_numpy_dtype(npd) -> dtype:
         d = _BY_NP.get(npd)
         if d is None:
             if npd.kind == "f":
-                return float64 if npd.itemsize > 4 else float32
+                return float64 if npd.itemsize > 4 else float32 if npd.itemsize > 2 else float16
             if npd.kind in "iu":
                 return int64 if npd.itemsize >= 4 else int32
             raise TypeError(f"can't convert np.ndarray of type numpy.{npd}. The only supported types "
-                            "are: float64, float32, int64, int32, and bool.")
+                            "are: float64, float32, float16, bfloat16, int64, int32, and bool.")
     return d
 
 
@@ -112,7 +122,7 @@ def to_dtype(d) -> dtype:
         return from_numpy_dtype(np.dtype(d))
     except TypeError:
         raise TypeError(f"invalid dtype {d!r}; expected one of minitorch.float32, float64, "
-                        "int64, int32, bool") from None
+                        "float16, bfloat16, int64, int32, bool") from None
 
 
 def promote_types(a: dtype, b: dtype) -> dtype:
@@ -121,7 +131,9 @@ def promote_types(a: dtype, b: dtype) -> dtype:
         return a
     if a.category != b.category:
         return a if a.category > b.category else b
-    return a if a._rank >= b._rank else b
+    if a._rank == b._rank:
+        return float32  # float16 with bfloat16
+    return a if a._rank > b._rank else b
 
 
 def scalar_dtype(x) -> dtype:
@@ -157,8 +169,55 @@ contiguous_format = memory_format("contiguous_format")
 # C type names its message uses ("value cannot be converted to type int64_t without overflow")
 _INT_RANGE = {"int32": (-2 ** 31, 2 ** 31 - 1), "int64": (-2 ** 63, 2 ** 63 - 1)}
 _CHECKED_NAMES = {"float32": "float", "float64": "double", "int32": "int", "int64": "int64_t",
-                  "bool": "bool"}
+                  "bool": "bool", "float16": "c10::Half", "bfloat16": "c10::BFloat16"}
 _FLOAT32_MAX = _builtin_float(np.finfo(np.float32).max)
+_LOW_MAX = {"float16": 65504.0, "bfloat16": _builtin_float(ml_dtypes.finfo(ml_dtypes.bfloat16).max)}
+
+
+def _g6(x) -> str:
+    return f"{x:g}"
+
+
+class finfo:
+    """Machine limits of a floating-point dtype (``torch.finfo``): ``bits``, ``eps``, ``max``,
+    ``min``, ``tiny`` (= ``smallest_normal``), ``resolution``, ``dtype`` (its name)."""
+
+    def __init__(self, type=None):  # noqa: A002  (PyTorch's parameter name)
+        d = _default_float if type is None else to_dtype(type)
+        if d.category != 2:
+            raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo "
+                            "to handle 'torch.finfo'")
+        f = ml_dtypes.finfo(d.np) if d is bfloat16 else np.finfo(d.np)
+        self.bits = d.itemsize * 8
+        self.eps = _builtin_float(f.eps)
+        self.max = _builtin_float(f.max)
+        self.min = _builtin_float(f.min)
+        self.tiny = self.smallest_normal = _builtin_float(f.smallest_normal)
+        self.resolution = 10.0 ** -_builtin_int(f.precision)
+        self.dtype = d.name
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={_g6(self.resolution)}, min={_g6(self.min)}, "
+                f"max={_g6(self.max)}, eps={_g6(self.eps)}, smallest_normal="
+                f"{_g6(self.smallest_normal)}, tiny={_g6(self.tiny)}, dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer dtype (``torch.iinfo``): ``bits``, ``min``, ``max``, ``dtype``."""
+
+    def __init__(self, type):  # noqa: A002
+        d = to_dtype(type)
+        if d.category != 1:
+            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to "
+                            "handle 'torch.iinfo'")
+        i = np.iinfo(d.np)
+        self.bits = d.itemsize * 8
+        self.min = _builtin_int(i.min)
+        self.max = _builtin_int(i.max)
+        self.dtype = d.name
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={_g6(self.min)}, max={_g6(self.max)}, dtype={self.dtype})"
 
 
 def overflow_error(d: "dtype", name=None) -> RuntimeError:
@@ -176,8 +235,10 @@ def check_scalar(value, d: "dtype") -> None:
     if t is _builtin_float or (t is not _builtin_int and isinstance(value, np.floating)):
         v = _builtin_float(value)
         if d.category == 2:
-            if d is float32 and (v > _FLOAT32_MAX or v < -_FLOAT32_MAX) and v - v == 0.0:
-                raise overflow_error(d)  # finite (v - v is NaN for inf) and beyond float32
+            if d is not float64:
+                m = _FLOAT32_MAX if d is float32 else _LOW_MAX[d.name]
+                if (v > m or v < -m) and v - v == 0.0:
+                    raise overflow_error(d)  # finite (v - v is NaN for inf) and beyond the type
         elif d.category == 1:
             r = _INT_RANGE[d.name]
             if not (r[0] <= v <= _builtin_float(r[1])):  # also NaN

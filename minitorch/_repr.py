@@ -42,19 +42,21 @@ def _float_formatter(a: np.ndarray):
 
 def tensor_repr(t) -> str:
     a = np.asarray(t._device._be.to_numpy(t._data))
+    if a.dtype.itemsize == 2 and a.dtype.kind in "fV":  # float16/bfloat16: print their values
+        a = a.astype(np.float32)                        # as float32 (exact), as PyTorch does
     prefix = "tensor("
     if a.size == 0:
         body = "[]"
     else:
         kw = dict(separator=", ", prefix=prefix, threshold=PRINT_OPTS["threshold"],
                   edgeitems=PRINT_OPTS["edgeitems"], max_line_width=PRINT_OPTS["linewidth"])
-        if a.dtype.kind == "f":
+        if a.dtype.kind in "fV":
             kw["formatter"] = {"float_kind": _float_formatter(a)}
         elif a.dtype.kind == "b":
             kw["formatter"] = {"bool": lambda x: str(bool(x)).rjust(5 if not a.all() and a.any()
                                                                   else 0)}
         if a.ndim == 0:
-            body = kw["formatter"]["float_kind"](a.item()).strip() if a.dtype.kind == "f" \
+            body = kw["formatter"]["float_kind"](a.item()).strip() if a.dtype.kind in "fV" \
                 else str(a.item())
         else:
             body = np.array2string(a, **kw)
@@ -64,7 +66,7 @@ def tensor_repr(t) -> str:
     if t._device.type != "cpu":
         suffix.append(f"device='{t._device}'")
     default = {"f": "float32", "i": "int64", "b": "bool"}.get(a.dtype.kind)
-    if t.dtype.name != default or (a.size == 0 and a.dtype.kind != "f"):
+    if t.dtype.name != default or (a.size == 0 and a.dtype.kind not in "fV"):
         suffix.append(f"dtype={t.dtype!r}")
     if t.grad_fn is not None:
         suffix.append(f"grad_fn=<{t.grad_fn.name()}>")

@@ -19,7 +19,7 @@ from ._dtype import memory_format, preserve_format, contiguous_format  # noqa: E
 
 
 def _finish(data, dev, requires_grad) -> Tensor:
-    if requires_grad and data.dtype.kind != "f":
+    if requires_grad and data.dtype.kind not in "fV":
         raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
     return _make(data, dev, bool(requires_grad), None, 0, None)
 
@@ -68,7 +68,7 @@ def _infer_np(data, dtype):
         err = _ragged_error(data)
         raise (err or ValueError("could not convert data to a tensor")) from None
     leaves = _flat(data) if isinstance(data, (list, tuple)) else [data]
-    if (arr.dtype == object or arr.dtype == np.uint64 or (arr.dtype.kind == "f" and arr.size and (
+    if (arr.dtype == object or arr.dtype == np.uint64 or (arr.dtype.kind in "fV" and arr.size and (
             (max(leaves) if 0 < len(leaves) <= 16 else arr.max()) >= 9.2e18))):
         # Python ints beyond int64 (NumPy made object, uint64 or float64 of them): PyTorch
         # reads each as a C long long and fails, unless the target is a floating/bool dtype
@@ -113,7 +113,7 @@ def _check_range(arr: np.ndarray, d) -> None:
     r = D._INT_RANGE.get(d.name)
     if r is None or not arr.size or arr.dtype.kind not in "fiu":
         return
-    if arr.dtype.kind == "f":
+    if arr.dtype.kind in "fV":
         bad = bool(np.isnan(arr).any()) or float(arr.min()) < r[0] or float(arr.max()) > float(r[1])
     else:
         bad = int(arr.min()) < r[0] or int(arr.max()) > r[1]
@@ -193,7 +193,7 @@ def from_numpy(a: np.ndarray) -> Tensor:
     d = D._BY_NP.get(a.dtype)
     if d is None:
         raise TypeError(f"can't convert np.ndarray of type numpy.{a.dtype}. The only supported "
-                        "types are: float64, float32, int64, int32, and bool.")
+                        "types are: float64, float32, float16, bfloat16, int64, int32, and bool.")
     return _make(a, canonical("cpu"), False, None, 0, None)
 
 
@@ -413,7 +413,7 @@ def randint_like(input: Tensor, low, high=None, *, dtype=None, device=None, **_i
 
 def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
     probs = input if p is None else full_like(input, p)
-    if probs._data.dtype.kind != "f":
+    if probs._data.dtype.kind not in "fV":
         raise RuntimeError("bernoulli expects a floating point probability tensor")
     be = probs._device._be
     g = generator_for(probs._device, generator)

@@ -28,9 +28,9 @@ What is stored where:
 * A file without ``minitorch.structure`` (written by another program) loads as a flat
   ``dict`` of tensors in header order.
 
-Dtypes: minitorch has float32, float64, int64, int32 and bool, stored as F32, F64, I64, I32
-and BOOL.  Foreign files may hold other types; the ones that widen exactly are converted with
-one ``UserWarning`` that names the tensors: F16 and BF16 -> float32; I8, U8, I16, U16 ->
+Dtypes: minitorch has float32, float64, float16, bfloat16, int64, int32 and bool, stored as
+F32, F64, F16, BF16, I64, I32 and BOOL.  Foreign files may hold other types; the ones that
+widen exactly are converted with one ``UserWarning`` that names the tensors: I8, U8, I16, U16 ->
 int32; U32 -> int64; U64 -> int64 when every value fits.  Anything else (F8 variants,
 complex) raises.  Dict subclasses other than OrderedDict are saved as ``dict`` and
 list/tuple subclasses (namedtuples) as ``list``/``tuple``; NumPy scalars are saved as the
@@ -65,12 +65,13 @@ FORMAT_VERSION = 1
 _MAX_HEADER = 100_000_000  # the limit the safetensors library itself applies
 
 # minitorch dtype -> safetensors dtype name
-_ST_NAME = {"float32": "F32", "float64": "F64", "int64": "I64", "int32": "I32", "bool": "BOOL"}
+_ST_NAME = {"float32": "F32", "float64": "F64", "int64": "I64", "int32": "I32", "bool": "BOOL",
+            "float16": "F16", "bfloat16": "BF16"}
 # safetensors dtype name -> little-endian NumPy dtype as stored in the file
 _ST_NP = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2",
           "I8": "i1", "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?",
           "BF16": "<u2", "C64": "<c8"}
-_NATIVE = {"F64", "F32", "I64", "I32", "BOOL"}
+_NATIVE = {"F64", "F32", "I64", "I32", "BOOL", "F16", "BF16"}
 _WIDEN = {"F16": np.float32, "BF16": np.float32, "I8": np.int32, "U8": np.int32,
           "I16": np.int32, "U16": np.int32, "U32": np.int64, "U64": np.int64}
 
@@ -416,6 +417,8 @@ def _to_native(name: str, dt: str, raw, shape, err, converted: List[str],
         raise err(f"tensor '{name}' has {len(raw)} bytes of data but shape {list(shape)} and "
                   f"dtype {dt} need {count * npdt.itemsize}")
     a = np.frombuffer(raw, dtype=npdt).reshape(shape)
+    if dt == "BF16" and widen:  # bfloat16 is a dtype of ours (ml_dtypes): the same bits
+        a = a.astype(a.dtype.newbyteorder("=")).view(D.bfloat16.np)
     if not a.dtype.isnative:
         a = a.astype(a.dtype.newbyteorder("="))
     if dt in _NATIVE or not widen:

@@ -108,7 +108,7 @@ class Tensor:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If you "
                                "want to use a computed variable in a subgraph that doesn't require "
                                "differentiation use var_no_grad = var.detach().")
-        if value and self._data.dtype.kind != "f":
+        if value and self._data.dtype.kind not in "fV":
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._requires_grad = bool(value)
 
@@ -187,7 +187,7 @@ class Tensor:
         return f"torch.{self.dtype.pt_name}Tensor"
 
     def is_floating_point(self) -> bool:
-        return self._data.dtype.kind == "f"
+        return self._data.dtype.kind in "fV"
 
     def element_size(self) -> int:
         return self._data.dtype.itemsize
@@ -376,6 +376,12 @@ class Tensor:
 
     def double(self) -> "Tensor":
         return self.to(D.float64)
+
+    def half(self) -> "Tensor":
+        return self.to(D.float16)
+
+    def bfloat16(self) -> "Tensor":
+        return self.to(D.bfloat16)
 
     def long(self) -> "Tensor":
         return self.to(D.int64)

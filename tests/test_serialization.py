@@ -508,7 +508,7 @@ def test_foreign_file_without_structure_loads_as_flat_dict_in_header_order():
 
 
 @pytest.mark.parametrize("np_dtype,st_name,expected", [
-    (np.float16, "F16", minitorch.float32), (np.uint8, "U8", minitorch.int32),
+    (np.uint8, "U8", minitorch.int32),
     (np.int8, "I8", minitorch.int32), (np.int16, "I16", minitorch.int32),
     (np.uint16, "U16", minitorch.int32), (np.uint32, "U32", minitorch.int64),
     (np.uint64, "U64", minitorch.int64)])
@@ -521,13 +521,14 @@ def test_foreign_dtypes_widen_exactly_with_a_warning(np_dtype, st_name, expected
     np.testing.assert_array_equal(out["x"].numpy(), a.astype(expected.np))
 
 
-def test_bfloat16_widens_exactly():
+def test_bfloat16_loads_as_bfloat16():
+    # issue 18: F16 and BF16 are dtypes of minitorch now: no widening, no warning
     vals = np.array([1.0, -2.5, 3.140625, 0.0, np.inf], np.float32)  # all exact in bf16
     bits = (vals.view(np.uint32) >> 16).astype("<u2")
     data = craft({"x": {"dtype": "BF16", "shape": [5], "data_offsets": [0, 10]}}, bits.tobytes())
-    with pytest.warns(UserWarning, match="BF16 -> float32"):
-        out = from_bytes(data)
-    np.testing.assert_array_equal(out["x"].numpy(), vals)
+    out = from_bytes(data)
+    assert out["x"].dtype is minitorch.bfloat16
+    np.testing.assert_array_equal(out["x"].float().numpy(), vals)
 
 
 def test_uint64_out_of_int64_range_is_rejected():
@@ -596,15 +597,15 @@ def test_safetensors_torch_file_loads_in_minitorch(tmp_path):
         np.testing.assert_array_equal(out[k].numpy(), t.numpy())
 
 
-def test_torch_half_precision_widens_to_float32(tmp_path):
+def test_torch_half_precision_loads_in_its_dtype(tmp_path):
     torch, st = _torch_st()
     x = torch.randn(4, 3)
     p = tmp_path / "h.safetensors"
     st.save_file({"h": x.half(), "bf": x.bfloat16()}, str(p))
-    with pytest.warns(UserWarning, match="widened exactly"):
-        out = minitorch.load(p)
-    np.testing.assert_array_equal(out["h"].numpy(), x.half().float().numpy())
-    np.testing.assert_array_equal(out["bf"].numpy(), x.bfloat16().float().numpy())
+    out = minitorch.load(p)
+    assert out["h"].dtype is minitorch.float16 and out["bf"].dtype is minitorch.bfloat16
+    np.testing.assert_array_equal(out["h"].float().numpy(), x.half().float().numpy())
+    np.testing.assert_array_equal(out["bf"].float().numpy(), x.bfloat16().float().numpy())
 
 
 def test_pytorch_sequential_state_dict_loads(tmp_path):

@@ -376,3 +376,9 @@ static __forceinline__ double min(float a, double b) { return fmin(a, b); }
 static __forceinline__ double max(float a, double b) { return fmax(a, b); }
 static __forceinline__ double min(double a, float b) { return fmin(a, b); }
 static __forceinline__ double max(double a, float b) { return fmax(a, b); }
+
+// ---- 16-bit floats ------------------------------------------------------------------------------
+// __half and __nv_bfloat16 with CUDA's conversion intrinsics, in headers named like CUDA's so
+// that a kernel's `#include <cuda_fp16.h>` / `<cuda_bf16.h>` works under NVRTC and here.
+#include "cuda_fp16.h"
+#include "cuda_bf16.h"

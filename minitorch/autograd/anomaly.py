@@ -45,7 +45,7 @@ class set_detect_anomaly(detect_anomaly):
 
 def check_nan(node, grads) -> None:
     for i, g in enumerate(grads):
-        if g is None or g._data.dtype.kind != "f":
+        if g is None or g._data.dtype.kind not in "fV":
             continue
         if bool(g.isnan().any()):
             if node._trace:  # PyTorch warns with the forward stack; the error is one line

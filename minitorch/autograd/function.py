@@ -368,7 +368,7 @@ def _link_view(inp: Tensor, out: Tensor, replay) -> None:
     if _state.grad:
         if x and "multi" in x:  # a view of an output of split/chunk/unbind (ops/shape.py)
             ox["multi"] = (None, x["multi"][1])
-        if out._data.dtype.kind == "f" and not (base._requires_grad and base.grad_fn is None):
+        if out._data.dtype.kind in "fV" and not (base._requires_grad and base.grad_fn is None):
             # a view of a non-leaf, or of a plain tensor that may get a history later: an
             # in-place op on the base (or on another of its views) must re-point this
             # view's grad_fn (ops/inplace.py: _refresh_views).  Leaves that require grad
@@ -463,7 +463,7 @@ def _record(ctx: BackwardNode, outs) -> None:
     non_diff = ctx.__dict__.get("_non_diff")
     fcls = ctx._forward_cls
     if type(outs) is not tuple:  # the common case: one output
-        if outs._data.dtype.kind == "f" and (non_diff is None or id(outs) not in non_diff):
+        if outs._data.dtype.kind in "fV" and (non_diff is None or id(outs) not in non_diff):
             outs._requires_grad = True
             outs.grad_fn = ctx
         if not (fcls._save_output or ctx._saved):
@@ -476,7 +476,7 @@ def _record(ctx: BackwardNode, outs) -> None:
         for i, o in enumerate(seq):
             if isinstance(o, Tensor):
                 meta.append((o._data.shape, o._data.dtype))
-                if o._data.dtype.kind == "f" and (non_diff is None or id(o) not in non_diff):
+                if o._data.dtype.kind in "fV" and (non_diff is None or id(o) not in non_diff):
                     o._requires_grad = True
                     o.grad_fn = ctx
                     o._output_nr = i

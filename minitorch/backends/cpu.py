@@ -17,7 +17,7 @@ def _sign(x):
     if x.dtype.kind == "b":
         return x.copy()
     r = np.asarray(np.sign(x))  # (a 0-d input gives a NumPy scalar)
-    if x.dtype.kind == "f":
+    if x.dtype.kind in "fV":
         np.copyto(r, 0, where=np.isnan(r))
     return r
 
@@ -67,6 +67,31 @@ _REDUCE = {"sum": np.add.reduce, "prod": np.multiply.reduce, "max": np.maximum.r
 
 
 _nd = np.ndarray
+
+
+def _is_low(a) -> bool:
+    """float16 or bfloat16 (ml_dtypes, NumPy kind 'V'): the dtypes computed in float32."""
+    d = a.dtype
+    return d.itemsize == 2 and d.kind in "fV"
+
+
+def _opmath(fn):
+    """Run a primitive on float16/bfloat16 arrays in float32 and round its float results back
+    once, as PyTorch's CPU kernels accumulate (sum, matmul, softmax, losses, attention)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapped(self, *args, **kw):
+        low = next((a.dtype for a in args if a.__class__ is _nd and _is_low(a)), None)
+        if low is None:
+            return fn(self, *args, **kw)
+        args = [a.astype(np.float32) if a.__class__ is _nd and _is_low(a) else a for a in args]
+        r = fn(self, *args, **kw)
+
+        def back(x):
+            return x.astype(low) if x.__class__ is _nd and x.dtype == np.float32 else x
+        return tuple(back(x) for x in r) if isinstance(r, tuple) else back(r)
+    return wrapped
 
 
 def _arr(r):
@@ -183,6 +208,8 @@ class CpuBackend(Backend):
     def reduce(self, op, x, axes, keepdim):
         if not x.size and op in ("max", "min") and any(x.shape[a] == 0 for a in axes):
             raise ValueError(f"zero-size array to reduction operation {op} which has no identity")
+        if op in ("sum", "prod") and _is_low(x):  # accumulate in float32, round once
+            return self.reduce(op, x.astype(np.float32), axes, keepdim).astype(x.dtype)
         r = _REDUCE[op](x, axis=axes, keepdims=keepdim)
         if r.__class__ is not _nd:
             r = np.asarray(r)
@@ -198,16 +225,20 @@ class CpuBackend(Backend):
         return np.asarray(f(x, axis=axis, keepdims=keepdim), dtype=np.int64)
 
     def matmul(self, a, b):
+        if _is_low(a):  # float32 accumulation, one rounding (NumPy's float16 matmul is slow)
+            return _arr(np.matmul(a.astype(np.float32), b.astype(np.float32))).astype(a.dtype)
         return _arr(np.matmul(a, b))
 
     # the shift is the row max even when it is not finite: a row holding +inf (or NaN, or
     # only -inf) gives NaN everywhere, as PyTorch's x - max does
+    @_opmath
     def log_softmax(self, x, axis):
         if not x.size:
             return x.copy()
         s = x - np.max(x, axis=axis, keepdims=True)
         return _arr(s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True)))
 
+    @_opmath
     def softmax(self, x, axis):
         if not x.size:
             return x.copy()
@@ -283,6 +314,7 @@ class CpuBackend(Backend):
             writeable=False)
         return win.reshape(n, c * kh * kw, oh * ow)  # the one copy
 
+    @_opmath
     def col2im(self, cols, input_shape, kernel, stride, padding, dilation):
         n, c, h, w = input_shape
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
@@ -313,7 +345,7 @@ class CpuBackend(Backend):
         # rows -ph .. -ph+hp-1 of the input, padded with the lowest value
         hp = max((oh - 1) * sh + dh * (kh - 1) + 1, ph + h)
         wp = max((ow - 1) * sw + dw * (kw - 1) + 1, pw + w)
-        low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        low = -np.inf if x.dtype.kind in "fV" else np.iinfo(x.dtype).min
         xp = np.full((n, c, hp, wp), low, x.dtype)
         xp[:, :, ph:ph + h, pw:pw + w] = x
         # a running max over the kh*kw window offsets, each one a strided view of xp;
@@ -325,7 +357,7 @@ class CpuBackend(Backend):
             y0, x0 = (off // kw) * dh, (off % kw) * dw
             v = xp[:, :, y0:y0 + ey:sh, x0:x0 + ex:sw]
             m = v > vals
-            if x.dtype.kind == "f":
+            if x.dtype.kind in "fV":
                 m |= np.isnan(v)
             np.copyto(vals, v, where=m)
             k[m] = off
@@ -344,6 +376,7 @@ class CpuBackend(Backend):
         return vals, ys * w + xs
 
     # fused loss: cross-entropy of class-index targets, forward and backward
+    @_opmath
     def cross_entropy(self, logits, target, ignore_index):
         n, c = logits.shape
         if c:
@@ -355,6 +388,7 @@ class CpuBackend(Backend):
         picked = logits[np.arange(n), np.where(valid, target, 0)] if c else np.zeros_like(lse)
         return _arr(np.where(valid, lse - picked, 0).astype(logits.dtype, copy=False)), lse
 
+    @_opmath
     def cross_entropy_backward(self, logits, target, lse, grad, ignore_index):
         g = np.exp(logits - lse[:, None])
         valid = target != ignore_index
@@ -453,6 +487,7 @@ class CpuBackend(Backend):
             s[:, j[None, :] > np.arange(i0, i1)[:, None]] = -np.inf
         return s
 
+    @_opmath
     def attention(self, q, k, v, mask, causal, scale):
         b, lq, _ = q.shape
         out = np.empty((b, lq, v.shape[2]), q.dtype)
@@ -470,6 +505,7 @@ class CpuBackend(Backend):
                 lse[:, i0:i1] = (m + np.log(den))[:, :, 0]
         return out, lse
 
+    @_opmath
     def attention_backward(self, q, k, v, out, lse, grad, mask, causal, scale):
         b, lq, _ = q.shape
         dq = np.empty(q.shape, q.dtype)

@@ -447,6 +447,12 @@ class Module(StateDictMixin):
     def double(self) -> "Module":
         return self._apply(lambda t: t.double() if t.is_floating_point() else t)
 
+    def half(self) -> "Module":
+        return self._apply(lambda t: t.half() if t.is_floating_point() else t)
+
+    def bfloat16(self) -> "Module":
+        return self._apply(lambda t: t.bfloat16() if t.is_floating_point() else t)
+
     def share_memory(self) -> "Module":
         return self
 

@@ -16,7 +16,7 @@ def _share(cls, data: Tensor, requires_grad: bool) -> Tensor:
     """A new ``cls`` instance sharing ``data``'s storage and version counter (no history).
     Its slots are copied from a Tensor built by ``_make``, the one place Tensors are built,
     so that they stay right whatever slots Tensor has."""
-    if requires_grad and data._data.dtype.kind != "f":
+    if requires_grad and data._data.dtype.kind not in "fV":
         raise RuntimeError("Only Tensors of floating point and complex dtype can require "
                            "gradients")
     vc = data._vc

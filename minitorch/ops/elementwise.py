@@ -73,20 +73,26 @@ def _promote(ctx, a, b, opname, to_float=False):
         if a._device is not b._device:
             raise _device_error(a, b)
         x, y = a._data, b._data
-        if x.dtype is y.dtype and not (to_float and x.dtype.kind != "f"):
+        if x.dtype is y.dtype and not (to_float and x.dtype.kind not in "fV"):
             return x, y, a._device._be
         rt = D.result_type(a, b)
     elif at:
         _check_scalar(b, opname)
         x, y = a._data, b
         rt = D.result_type(a, b)
-        if rt.np == x.dtype and not (to_float and x.dtype.kind != "f"):
+        if rt.np == x.dtype and not (to_float and x.dtype.kind not in "fV"):
+            if rt.itemsize == 2:  # float16/bfloat16: the scalar stays float32 (opmath)
+                ctx._opmath = rt
+                return x, np.float32(y), a._device._be
             return x, (rt.np.type(y) if rt.category else y), a._device._be
     else:
         _check_scalar(a, opname)
         x, y = a, b._data
         rt = D.result_type(a, b)
-        if rt.np == y.dtype and not (to_float and y.dtype.kind != "f"):
+        if rt.np == y.dtype and not (to_float and y.dtype.kind not in "fV"):
+            if rt.itemsize == 2:
+                ctx._opmath = rt
+                return np.float32(x), y, b._device._be
             return (rt.np.type(x) if rt.category else x), y, b._device._be
     if to_float and not rt.is_floating_point:
         rt = D.get_default_dtype()
@@ -123,7 +129,7 @@ class _Binary(Function):
     @classmethod
     def forward(cls, ctx, a, b):
         if (isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype is b._data.dtype
-                and a._device is b._device and (a._data.dtype.kind == "f" or not cls.to_float)):
+                and a._device is b._device and (a._data.dtype.kind in "fV" or not cls.to_float)):
             x = a._data
             y = b._data
             be = a._device._be
@@ -134,6 +140,9 @@ class _Binary(Function):
         if cls._saves:
             cls._save(ctx, a, b)
         try:
+            if ctx.__dict__.get("_opmath") is not None:  # a 16-bit float with a Python scalar:
+                r = be.binary(cls.op, x, y)              # computed in float32, rounded once
+                return be.astype(r, ctx._opmath) if r.dtype == np.float32 else r
             return be.binary(cls.op, x, y)
         except ValueError:
             _shape_error(a, b)
@@ -412,7 +421,7 @@ def _binary_fn(cls, name):
             x = self._data
             y = other._data
             if (x.dtype is y.dtype and self._device is other._device
-                    and not (to_float and x.dtype.kind != "f")):
+                    and not (to_float and x.dtype.kind not in "fV")):
                 if not (_state.grad and (self._requires_grad or other._requires_grad)
                         or _hooks):
                     # fastest path: nothing to record, nobody watching
@@ -444,9 +453,9 @@ def _scalar_fast(t: Tensor, s, op: str, to_float: bool, reflected: bool):
     result keeps t's dtype (a float tensor, or an int tensor with an int): one backend call.
     Returns None when the general path must decide (promotion, autograd, hooks)."""
     x = t._data
-    k = x.dtype.kind
+    k = x.dtype.char  # float16 ('e') and bfloat16 take the general path: scalar opmath
     if ((_state.grad and t._requires_grad) or _hooks
-            or not (k == "f" or (k == "i" and type(s) is int and not to_float))):
+            or not (k in "fd" or (k in "ilq" and type(s) is int and not to_float))):
         return None
     be = t._device._be
     try:
@@ -539,7 +548,7 @@ def _bitwise(name):
 
     def fn(self, other):
         for t in (self, other):
-            if isinstance(t, Tensor) and t._data.dtype.kind == "f":
+            if isinstance(t, Tensor) and t._data.dtype.kind in "fV":
                 raise RuntimeError(f'"{name}_cpu" not implemented for '
                                    f"'{'Float' if t._data.dtype == np.float32 else 'Double'}'")
             if isinstance(t, float):
@@ -614,7 +623,7 @@ class _Unary(Function):
         if x.dtype.kind in cls.refuse:
             exc, msg = _REFUSED[cls.op]
             raise exc(msg)
-        if cls.to_float and x.dtype.kind != "f":
+        if cls.to_float and x.dtype.kind not in "fV":
             x = be.astype(x, D.get_default_dtype())
         if cls._saves_input:
             ctx.save_for_backward(a)
@@ -749,7 +758,7 @@ def logical_not(self):
 
 
 def bitwise_not(self):
-    if self._data.dtype.kind == "f":
+    if self._data.dtype.kind in "fV":
         raise RuntimeError("bitwise_not is only supported for integer and boolean tensors")
     return _unary_fn(BitwiseNot, "bitwise_not")(self)
 
@@ -767,7 +776,7 @@ def round(input, *, decimals: int = None):  # noqa: A001
         return _round(input)
     if not isinstance(input, Tensor):
         raise TypeError(f"round(): argument 'input' must be Tensor, not {type(input).__name__}")
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fV":
         raise NotImplementedError(f'"{"round_vml_cpu" if decimals == 0 else "round_cpu"}" not '
                                   f"implemented for '{input.dtype.pt_name}'")
     if decimals == 0:
@@ -860,7 +869,7 @@ class Clamp(Function):
     def forward(ctx, a, lo, hi):
         be = a._device._be
         x = a._data
-        if x.dtype.kind != "f":  # PyTorch's result type: bool.clamp(0, 1) is int64
+        if x.dtype.kind not in "fV":  # PyTorch's result type: bool.clamp(0, 1) is int64
             rt = D.result_type(a, *[v for v in (lo, hi) if v is not None])
             if rt is D.bool:
                 raise NotImplementedError('"clamp_scalar_cpu" not implemented for \'Bool\'')

@@ -360,8 +360,8 @@ def binary_inplace(op: str, generic):
             else:
                 y = other
                 ok = (isinstance(other, (int, float)) and not isinstance(other, bool)
-                      and (x.dtype.kind == "f" or (isinstance(other, int) and op != "div")))
-            if ok and x.dtype.kind != "b" and (op != "div" or x.dtype.kind == "f"):
+                      and (x.dtype.kind in "fV" or (isinstance(other, int) and op != "div")))
+            if ok and x.dtype.kind != "b" and (op != "div" or x.dtype.kind in "fV"):
                 if self._base is not None or self.grad_fn is not None:
                     check_inplace(self)
                 try:

@@ -101,7 +101,7 @@ def random_inplace(kind: str):
         check_inplace(self)
         check_no_overlap(self._data)
         be = self._device._be
-        if self._data.dtype.kind != "f":
+        if self._data.dtype.kind not in "fV":
             raise RuntimeError(f"{kind}_ expects a floating point tensor, got {self.dtype}")
         g = generator_for(self._device, generator)
         shape, dt = self._data.shape, self.dtype

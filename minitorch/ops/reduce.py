@@ -71,7 +71,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     if dtype is not None:
         input = input.to(D.to_dtype(dtype))
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fV":
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
                            f"floating point or complex dtype. Got: {input.dtype.pt_name}")
     dims = norm_dims(dim, input._data.ndim)
@@ -311,7 +311,7 @@ def _var_args(input: Tensor, dim, unbiased, correction, name: str):
         correction, dim = (1 if dim else 0), None
     if correction is None:
         correction = 1
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fV":
         raise RuntimeError("std and var only support floating point and complex dtypes")
     dims = norm_dims(dim, input._data.ndim)
     n = 1
@@ -455,7 +455,7 @@ class LinalgVectorNorm(Function):
 
 def vector_norm(input: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
     """``torch.linalg.vector_norm(input, p, dim, keepdim)`` of a floating-point tensor."""
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fV":
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {input.dtype.pt_name}")
     if not isinstance(p, (int, float, np.number)):
@@ -471,7 +471,7 @@ def vector_norm(input: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
 
 def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) computed stably: the max is subtracted first (and not differentiated)."""
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fV":
         input = input.to(D.get_default_dtype())
     dims = norm_dims(dim, input._data.ndim)
     m = amax(input.detach(), dims, keepdim=True) if input.numel() else input.detach().sum(

@@ -172,7 +172,7 @@ def _const_details(arr) -> List[str]:
     import numpy as np
     a = np.asarray(arr)
     if a.size <= 4:
-        vals = ", ".join(f"{v:g}" if a.dtype.kind == "f" else str(v) for v in a.ravel())
+        vals = ", ".join(f"{v:g}" if a.dtype.kind in "fV" else str(v) for v in a.ravel())
         return [vals if a.ndim == 0 else f"[{vals}]"]
     return []
 

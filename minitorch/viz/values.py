@@ -73,7 +73,7 @@ def _rec(text: str) -> str:
 
 def _fmt_array(arr, precision: int, max_elements: int) -> str:
     a = np.asarray(arr)
-    if a.dtype.kind == "f":
+    if a.dtype.kind in "fV":
         fmt = lambda v: f"{v:.{precision}f}"  # noqa: E731
     else:
         fmt = str

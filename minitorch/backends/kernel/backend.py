@@ -146,6 +146,9 @@ class KernelBackend(AttentionMixin, MatmulMixin, SoftmaxMixin, ConvMixin, OptimM
         if not n:
             return
         dt = out.dtype
+        if dt.itemsize == 2:  # float16/bfloat16: one float32 value, cast, broadcast (lowp.py)
+            self._copy_into(out, self.astype(self.xp.full((), value, np.float32), dt))
+            return
         v = dt.type(value)
         ct = L.C_TYPE[dt]
         if out.flags.c_contiguous:
@@ -165,7 +168,7 @@ class KernelBackend(AttentionMixin, MatmulMixin, SoftmaxMixin, ConvMixin, OptimM
         out = self.xp.empty((n,), dt)
         if n:
             ct = L.C_TYPE[dt]
-            if dt.kind == "f" or not all(isinstance(v, (int, np.integer)) for v in (start, step)):
+            if dt.kind in "fV" or not all(isinstance(v, (int, np.integer)) for v in (start, step)):
                 self.launch_1d(self.kernel("elementwise.cu", f"arange_float<{ct}>"), n,
                                (_I64(n), _F64(start), _F64(step), out))
             else:
@@ -304,7 +307,7 @@ class KernelBackend(AttentionMixin, MatmulMixin, SoftmaxMixin, ConvMixin, OptimM
         ct = L.C_TYPE[dt]
         if ct not in L.unary_dtypes(op):
             if op in ("neg", "sigmoid") and dt.kind == "b" or \
-                    op == "bitwise_not" and dt.kind == "f":
+                    op == "bitwise_not" and dt.kind in "fV":
                 raise TypeError(f"ufunc '{op}' not supported for the input type {dt}")
             if op in ("rsqrt", "sigmoid"):        # NumPy computes in float, casts back
                 return self.astype(self.unary(op, self.astype(x, np.float64)), dt)
@@ -440,3 +443,6 @@ class KernelBackend(AttentionMixin, MatmulMixin, SoftmaxMixin, ConvMixin, OptimM
                         pb, out, sa, sb, _I32(mask)))
         return out
 
+
+from . import lowp as _lowp  # noqa: E402  (float16/bfloat16: native casts, float32 compute)
+_lowp.install(KernelBackend)

@@ -57,7 +57,7 @@ class ConvMixin:
         idx = self.xp.empty(shape, np.int64)
         if vals.size:
             dt = np.dtype(x.dtype)
-            low = dt.type(-np.inf) if dt.kind == "f" else dt.type(np.iinfo(dt).min)
+            low = dt.type(-np.inf) if dt.kind in "fV" else dt.type(np.iinfo(dt).min)
             fn = self.kernel("conv.cu", f"max_pool2d_kernel<{L.ctype(dt)}>")
             fn((self._grid_1d(vals.size),), (256,),
                (self.contiguous(x), vals, idx) + self._win_args(x.shape, kernel, stride,

@@ -19,6 +19,11 @@ C_TYPE = {np.dtype(np.float32): "float", np.dtype(np.float64): "double",
           np.dtype(np.int32): "int", np.dtype(np.int64): "long long",
           np.dtype(np.bool_): "bool"}
 ALL_C = ("float", "double", "int", "long long", "bool")
+# the 16-bit floats (issue 18): native copy/cast kernels; everything that computes runs in
+# float32 (lowp.py: converted on the device, computed, rounded once, as PyTorch's opmath)
+import ml_dtypes as _mld  # noqa: E402
+C_TYPE.update({np.dtype(np.float16): "__half", np.dtype(_mld.bfloat16): "__nv_bfloat16"})
+LOW_C = ("__half", "__nv_bfloat16")
 FLOAT_C = ("float", "double")
 INT_C = ("int", "long long")
 BOOL = np.dtype(np.bool_)
@@ -73,8 +78,8 @@ def kernel_names(filename: str) -> list:
             names += [f"where_strided<{t}>", f"where_contig<{t}>", f"fill_contig<{t}>",
                       f"fill_strided<{t}>", f"arange_float<{t}>", f"arange_int<{t}>"]
     elif filename == "copy.cu":
-        for s in ALL_C:
-            for d in ALL_C:
+        for s in ALL_C + LOW_C:
+            for d in ALL_C + LOW_C:
                 names += [f"copy_contig<{s}, {d}>", f"copy_strided<{s}, {d}>"]
             names.append(f"transpose_tiled<{s}>")
     elif filename == "reduce.cu":

@@ -63,7 +63,7 @@ class RandomMixin:
 
     def bernoulli(self, x, gen):
         dt = x.dtype
-        p = self.contiguous(x) if dt.kind == "f" else self.astype(x, L.FLOAT64)
+        p = self.contiguous(x) if dt.kind in "fV" else self.astype(x, L.FLOAT64)
         out = self.xp.empty(p.shape, p.dtype)
         n = out.size
         if n:

@@ -64,7 +64,7 @@ class Erf(Function):
     def forward(ctx, x):
         be = x._device._be
         a = x._data
-        out_dt = D._BY_NP[a.dtype] if a.dtype.kind == "f" else D.get_default_dtype()
+        out_dt = D._BY_NP[a.dtype] if a.dtype.kind in "fV" else D.get_default_dtype()
         ctx.save_for_backward(x)
         # evaluated in float64 (float32's rounding in exp(h - z²) would cost a few ulps)
         r = _erf_raw(be, a if a.dtype == D.float64.np else be.astype(a, D.float64))
@@ -140,7 +140,7 @@ def _softmax_impl(fn, name, input, dim, dtype):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
     if dtype is not None:
         input = input.to(D.to_dtype(dtype))
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fV":
         raise NotImplementedError(f'"{name}_lastdim_kernel_impl" not implemented for '
                            f"'{input.type_name()[6:-6]}'")
     nd = input._data.ndim
@@ -207,7 +207,7 @@ def _float_only(input: Tensor, kernel: str) -> None:
     if not isinstance(input, Tensor):
         raise TypeError(f"{kernel.split('_')[0]}(): argument 'input' must be Tensor, not "
                         f"{type(input).__name__}")
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fV":
         raise NotImplementedError(f'"{kernel}" not implemented for \'{input.dtype.pt_name}\'')
 
 
@@ -226,7 +226,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
     kind = input._data.dtype.kind
     if kind == "b":
         raise RuntimeError("Bool inputs not supported for hardtanh")
-    if kind != "f":  # integers stay integers: PyTorch converts the bounds to the dtype (C cast)
+    if kind not in "fV":  # integers stay integers: PyTorch converts the bounds to the dtype (C cast)
         lo, hi = int(min_val), int(max_val)
         return input.clamp_(lo, hi) if inplace else input.clamp(lo, hi)
     return _inplace(_hardtanh)(input, min_val, max_val) if inplace else \

@@ -122,7 +122,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     _warn_size(input, target)
     if (weight is None and reduction in ("mean", "sum", "none") and isinstance(target, Tensor)
             and input._data.shape == target._data.shape
-            and input._data.dtype == target._data.dtype and input._data.dtype.kind == "f"
+            and input._data.dtype == target._data.dtype and input._data.dtype.kind in "fV"
             and input._device is target._device):
         return MseLoss.apply(input, target, reduction)
     d = input - target
@@ -349,14 +349,14 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input.ndim == 1 else 1
     if (weight is None and label_smoothing <= 0 and input.ndim >= 1
-            and target.shape != input.shape and input._data.dtype.kind == "f"
+            and target.shape != input.shape and input._data.dtype.kind in "fV"
             and getattr(input._device._be, "fused_cross_entropy", False)):
         # the common case, fused (on the kernel devices; cpu keeps PyTorch's graph)
         return _fused_cross_entropy(input, target, ignore_index, reduction)
     logp = log_softmax(input, class_dim)
     c = input.shape[class_dim]
     if target.shape == input.shape:  # class probabilities
-        if target._data.dtype.kind != "f":
+        if target._data.dtype.kind not in "fV":
             raise RuntimeError(f"Expected floating point type for target with class "
                                f"probabilities, got {target.type_name()[6:-6]}")
         if label_smoothing > 0:

@@ -1,0 +1,126 @@
+"""float16 and bfloat16 on the kernel devices (issue 18).
+
+Storage and casts are native: ``copy.cu`` has ``copy_contig``/``copy_strided``/
+``transpose_tiled`` instantiations for ``__half`` and ``__nv_bfloat16`` (conversions with
+CUDA's round-to-nearest-even intrinsics; the cudasim shim supplies them in
+``kernels/cudasim/cuda_fp16.h`` and ``cuda_bf16.h``).  So astype, contiguous, copy_, cat
+and flip of 16-bit arrays run one kernel, as for any dtype; views are dtype-agnostic.
+
+Everything that computes (elementwise math, reductions, matmul, softmax, losses, indexing,
+optimizer updates ...) runs on float32 copies made by those cast kernels, and its float
+results are rounded back to the 16-bit dtype once.  That is PyTorch's own numerics -- its
+half kernels load 16 bits, compute in float ("opmath") and round the result once; sums and
+matmuls accumulate in float -- so cpu and cudasim give the same numbers.  It costs two extra
+passes over memory per primitive on a GPU; native 16-bit loads in each compute kernel are
+what remains to be written for speed (the tensor-core matmul in ``kernels/mma.cu`` is one).
+
+``install(cls)`` wraps the compute primitives of ``KernelBackend``.  The check is one
+``itemsize == 2`` test per array argument (only float16/bfloat16 arrays are 2 bytes wide
+here), so float32/float64/int programs pay one Python call per primitive and nothing else.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+_F32 = np.dtype(np.float32)
+
+# primitive -> positions (or keyword names) of the arrays it writes in place
+_COMPUTE = {
+    "unary": (), "binary": ("out",), "where": (), "reduce": (), "argreduce": (),
+    "matmul": (), "softmax": (), "log_softmax": (), "cross_entropy": (),
+    "cross_entropy_backward": (), "im2col": (), "col2im": (), "max_pool2d": (),
+    "index": (), "gather": (), "nonzero": (), "attention": (), "attention_backward": (),
+    "bernoulli": (), "index_put_": (0,), "scatter_add_": (0,), "sgd_update_": (0, 2),
+    "adam_update_": (0, 2, 3, 4),
+}
+# factories: (position of the dtype argument)
+_FACTORIES = {"full": 2, "arange": 3, "uniform": 3, "normal": 3}
+
+
+def _is_low_dtype(d) -> bool:
+    d = getattr(d, "np", d)
+    try:
+        d = np.dtype(d)
+    except TypeError:
+        return False
+    return d.itemsize == 2 and d.kind in "fV"
+
+
+def _wrap_compute(fn, writes):
+    pos_writes = tuple(w for w in writes if isinstance(w, int))
+    kw_writes = tuple(w for w in writes if isinstance(w, str))
+
+    @functools.wraps(fn)
+    def wrapped(self, *args, **kw):
+        at = self.array_type
+        for a in args:
+            if a.__class__ is at and a.itemsize == 2:
+                break
+        else:
+            o = kw.get("out") if kw_writes else None
+            if o is None or o.itemsize != 2:
+                return fn(self, *args, **kw)
+        return _upcast_call(self, fn, args, kw, pos_writes, kw_writes)
+    return wrapped
+
+
+def _upcast_call(self, fn, args, kw, pos_writes, kw_writes):
+    at = self.array_type
+    low = None
+    new_args = list(args)
+    for i, a in enumerate(args):
+        if a.__class__ is at and a.itemsize == 2:
+            low = low or a.dtype
+            new_args[i] = self.astype(a, _F32)
+    new_kw = dict(kw)
+    for k in kw_writes:
+        o = kw.get(k)
+        if o is not None and o.itemsize == 2:
+            low = low or o.dtype
+            new_kw[k] = self.astype(o, _F32)
+    r = fn(self, *new_args, **new_kw)
+    for i in pos_writes:  # in-place primitives: write the float32 results back
+        if i < len(args) and args[i].__class__ is at and args[i].itemsize == 2:
+            self.copy_(args[i], new_args[i])
+    for k in kw_writes:
+        o = kw.get(k)
+        if o is not None and o.itemsize == 2:
+            self.copy_(o, new_kw[k])
+            if r is new_kw[k]:
+                r = o
+
+    def back(x):
+        return self.astype(x, low) if x.__class__ is at and x.dtype == _F32 else x
+    if isinstance(r, tuple):
+        return tuple(back(x) for x in r)
+    return back(r)
+
+
+def _wrap_factory(fn, pos):
+    @functools.wraps(fn)
+    def wrapped(self, *args, **kw):
+        if len(args) > pos and _is_low_dtype(args[pos]):
+            low = getattr(args[pos], "np", args[pos])
+            args = args[:pos] + (_F32,) + args[pos + 1:]
+            return self.astype(fn(self, *args, **kw), low)
+        return fn(self, *args, **kw)
+    return wrapped
+
+
+def install(cls):
+    """Wrap ``cls``'s compute primitives and factories for the 16-bit floats."""
+    for name, writes in _COMPUTE.items():
+        fn = getattr(cls, name, None)
+        if fn is not None and not getattr(fn, "_lowp", False):
+            w = _wrap_compute(fn, writes)
+            w._lowp = True
+            setattr(cls, name, w)
+    for name, pos in _FACTORIES.items():
+        fn = getattr(cls, name, None)
+        if fn is not None and not getattr(fn, "_lowp", False):
+            w = _wrap_factory(fn, pos)
+            w._lowp = True
+            setattr(cls, name, w)
+    return cls
