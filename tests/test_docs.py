@@ -427,13 +427,18 @@ def _random(text, torch):
 
 @item("dtypes")
 def _dtypes(text, torch):
-    for name in ("float16", "bfloat16", "uint8", "int8", "int16", "complex64"):
+    for name in ("uint8", "int8", "int16", "complex64"):
         assert not hasattr(minitorch, name) and hasattr(torch, name), name
-    named = re.findall(r"`minitorch\.(\w+)`", text)     # "`minitorch.float16` ... are
+    for name in ("float16", "half", "bfloat16"):  # issue 18
+        assert getattr(minitorch, name).name == str(getattr(torch, name))[6:]
+        assert name in text
+    named = re.findall(r"`minitorch\.(\w+)`", text)     # "`minitorch.uint8` ... are
     assert named and "AttributeError" in text            # AttributeErrors"
     for name in named:
         assert isinstance(_raises(lambda: getattr(minitorch, name)), AttributeError), name
-    for np_dt, mt_dt in ((np.float16, minitorch.float32), (np.uint8, minitorch.int32),
+    assert minitorch.tensor(np.ones(2, np.float16)).dtype is minitorch.float16
+    assert isinstance(minitorch.ones(2).bfloat16().numpy(), np.ndarray)
+    for np_dt, mt_dt in ((np.uint8, minitorch.int32),
                          (np.int8, minitorch.int32), (np.int16, minitorch.int32)):
         assert minitorch.tensor(np.ones(2, np_dt)).dtype is mt_dt
         assert str(torch.tensor(np.ones(2, np_dt)).dtype) == f"torch.{np.dtype(np_dt).name}"
