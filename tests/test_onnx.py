@@ -430,3 +430,24 @@ def test_minitorch_does_not_import_onnx():
             "minitorch.onnx\n"
             "assert 'onnx' not in sys.modules  # only export() and load() import it\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_example_trains_exports_and_agrees():
+    """examples/onnx_export.py, short: 2 epochs (seeds 0..3 reach 88.9-91.9% test accuracy)."""
+    import importlib.util
+    from pathlib import Path
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    if str(examples) not in sys.path:
+        sys.path.insert(0, str(examples))
+    spec = importlib.util.spec_from_file_location("_example_onnx_export",
+                                                  examples / "onnx_export.py")
+    ex = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ex)
+    res = ex.main(epochs=2, repeat=1, quiet=True)
+    assert res["ops"] == ["Conv", "Relu", "MaxPool", "Conv", "Relu", "MaxPool", "Flatten",
+                          "Gemm"]
+    acc = res["accuracy"]
+    assert acc["minitorch"] >= 0.8
+    assert acc["onnxruntime"] == acc["minitorch"] == acc["minitorch.onnx.load"]
+    assert max(res["max_abs_diff"].values()) < 1e-4
+    assert all(v > 0 for v in res["images_per_s"].values())

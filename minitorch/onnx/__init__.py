@@ -5,12 +5,13 @@ traces the model and writes each primitive (or a recognised pattern: linear, con
 batch_norm, layer_norm, gelu, embedding) as ONNX operators, checked with
 ``onnx.checker.check_model(full_check=True)``.  ``load(path)`` reads an ONNX file (ours, or
 one written by ``torch.onnx.export``) into an ``OnnxModel`` that runs through minitorch ops
-on any device.  See docs/onnx.md.  Needs ``pip install 'minitorch[onnx]'``; the rest of
+on any device; ``make_dot(model)`` draws an ONNX graph.  See docs/onnx.md.  Needs ``pip install 'minitorch[onnx]'``; the rest of
 minitorch never imports onnx.
 """
 from .errors import OnnxExporterError, UnsupportedOperatorError  # noqa: F401
 from .export import PATTERNS, PRIMITIVES, export  # noqa: F401
 from .load import OPS, OnnxModel, load  # noqa: F401
+from .draw import make_dot  # noqa: F401
 
 __all__ = ["export", "load", "OnnxModel", "OnnxExporterError", "UnsupportedOperatorError",
-           "PRIMITIVES", "PATTERNS", "OPS"]
+           "PRIMITIVES", "PATTERNS", "OPS", "make_dot"]

@@ -59,7 +59,7 @@ REDUCE = {"sum": "ReduceSum", "prod": "ReduceProd", "max": "ReduceMax", "min": "
 PRIMITIVES = {
     "contiguous": "(no node: the same value)", "asarray": "(no node)",
     "from_numpy": "(no node: a constant)",
-    "astype": "Cast", "reshape": "Reshape", "permute": "Transpose", "expand": "Expand",
+    "astype": "Cast", "reshape": "Reshape (Flatten for x.flatten(1))", "permute": "Transpose", "expand": "Expand",
     "slice": "Slice, then Squeeze (int index) / Unsqueeze (None)",
     "flip": "Slice (steps -1)", "unary": "see UNARY", "binary": "see BINARY",
     "where": "Where", "reduce": "ReduceSum / ReduceProd / ReduceMax / ReduceMin",
@@ -392,6 +392,12 @@ def _lower(e: _Emitter, n, args, kw):
             e.define(out, "Cast", [e.name(args[0].v)], to=_onnx_dtype(V[out].dtype))
         return
     if op == "reshape":
+        xs, target = V[args[0].v].shape, tuple(args[1])
+        if len(target) == 2 and len(xs) > 2 and isinstance(target[1], int) and \
+                target[1] == int(np.prod(xs[1:])) and target[1] > 0:
+            # x.flatten(1): torch writes Flatten, which keeps the batch dim's name
+            e.define(out, "Flatten", [e.name(args[0].v)], axis=1)
+            return
         e.define(out, "Reshape", [e.name(args[0].v), e.shape(args[1], reshape=True)])
         return
     if op == "permute":
@@ -825,6 +831,9 @@ def export(model_or_fn, args, f, input_names: Optional[Sequence[str]] = None,
     args = tuple(args)
     if not args or not all(isinstance(t, Tensor) for t in args):
         raise TypeError("minitorch.onnx.export: args must be a tensor or a tuple of tensors")
+    # fresh contiguous copies: the example inputs and the re-traced ones (dynamic axes) then
+    # take the same path through the model, whatever views the caller passed
+    args = tuple(_fresh(t, np.asarray(t.detach().cpu().numpy())) for t in args)
     n_in = len(args)
     input_names = list(input_names) if input_names is not None else (
         ["input"] if n_in == 1 else [f"input_{i}" for i in range(n_in)])
@@ -834,6 +843,7 @@ def export(model_or_fn, args, f, input_names: Optional[Sequence[str]] = None,
     if was_training:
         model_or_fn.eval()
     try:
+        args = _no_size_one_dynamic_dims(args, input_names, dynamic_axes)
         g, regions = _trace(model_or_fn, args, True)
         n_out = len(g.outputs)
         output_names = list(output_names) if output_names is not None else (
@@ -966,7 +976,6 @@ def _parse_dynamic_axes(dynamic_axes, input_names, output_names):
 
 def _bumped_traces(fn, args, input_names, dyn):
     """One more trace per symbolic input dimension, that dimension one larger."""
-    from ..creation import tensor as mk
     syms: Dict[str, List[Tuple[int, int]]] = {}
     for i, nm in enumerate(input_names):
         for axis, sym in dyn.get(nm, {}).items():
@@ -985,20 +994,51 @@ def _bumped_traces(fn, args, input_names, dyn):
         new = list(args)
         for i, a in where:
             arr = np.asarray(args[i].detach().cpu().numpy())
-            arr = np.take(arr, np.arange(s1) % s0, axis=a)
-            new[i] = mk(arr, dtype=args[i].dtype, device=args[i].device)
+            new[i] = _fresh(args[i], np.take(arr, np.arange(s1) % s0, axis=a))
         gv, _ = _trace(fn, new, False)
         sizes.append((sym, s0, s1))
         variants.append(gv)
     return sizes, variants
 
 
+def _no_size_one_dynamic_dims(args, input_names, dynamic_axes):
+    """A dynamic dim of size 1 traces differently (a reshape that is a view at size 1 needs a
+    copy at every other size; broadcasting): such inputs are traced at size 2 instead."""
+    if not dynamic_axes:
+        return args
+    out = list(args)
+    for i, nm in enumerate(input_names):
+        axes = dynamic_axes.get(nm)
+        if not axes:
+            continue
+        for a in (axes.keys() if isinstance(axes, dict) else axes):
+            a = int(a)
+            if -out[i].ndim <= a < out[i].ndim and out[i].shape[a] == 1:
+                arr = np.asarray(out[i].numpy())
+                out[i] = _fresh(out[i], np.concatenate([arr, arr], axis=a))
+    return tuple(out)
+
+
+def _fresh(t, arr):
+    from ..creation import tensor
+    return tensor(np.ascontiguousarray(arr), dtype=t.dtype, device=t.device)
+
+
 def _unified_args(g, variants, sizes):
     out = []
+    for gv, (sym, s0, s1) in zip(variants, sizes):
+        k = next((k for k, (a, b) in enumerate(zip(g.nodes, gv.nodes)) if a.op != b.op),
+                 min(len(g.nodes), len(gv.nodes)))
+        if k < max(len(g.nodes), len(gv.nodes)):
+            n = g.nodes[k] if k < len(g.nodes) else gv.nodes[k]
+            raise OnnxExporterError(
+                f"minitorch.onnx.export: the traced graph changes when dynamic axis {sym!r} "
+                f"changes size ({s0} -> {s1}) at node {k} ({n.op} at {n.src}): the model's "
+                f"structure depends on that size, so it cannot be dynamic")
     for k, n in enumerate(g.nodes):
         others = []
         for gv, (sym, s0, s1) in zip(variants, sizes):
-            if len(gv.nodes) != len(g.nodes) or gv.nodes[k].op != n.op:
+            if gv.nodes[k].op != n.op:
                 raise OnnxExporterError(
                     f"minitorch.onnx.export: the traced graph changes when dynamic axis "
                     f"{sym!r} changes size ({s0} -> {s1}) at node {k} ({n.op} at {n.src}): "
