@@ -126,7 +126,7 @@ def _session(data):
 # the native ops each model must be written with (as torch.onnx.export writes them)
 NATIVE = {"mlp": {"Gemm": 2, "Relu": 1},
           "cnn": {"Conv": 2, "BatchNormalization": 1, "MaxPool": 1, "Gemm": 1},
-          "lstm": {"Gather": 1},
+          "lstm": {"LSTM": 1, "Sigmoid": 0},
           "gpt": {"LayerNormalization": 5, "Softmax": 2, "Erf": 2}}
 
 
@@ -152,6 +152,66 @@ def test_export_matches_onnxruntime_at_two_batch_sizes(name, tmp_path):
         ref = _eager(m, x)
         assert got.shape == ref.shape
         np.testing.assert_allclose(got, ref, atol=ATOL, rtol=0)
+
+
+@pytest.mark.parametrize("kind", ["lstm2_bidirectional", "lstm_hx_no_bias", "gru"])
+def test_recurrent_layers(kind):
+    """Stacked / bidirectional LSTMs become one LSTM node per layer and direction; a GRU
+    (no pattern) is written primitive by primitive, unrolled over the traced length."""
+    minitorch.manual_seed(0)
+    if kind == "gru":
+        rnn = nn.GRU(5, 7, batch_first=True)
+    elif kind == "lstm_hx_no_bias":
+        rnn = nn.LSTM(5, 7, bias=False)
+    else:
+        rnn = nn.LSTM(5, 7, num_layers=2, bidirectional=True, batch_first=True)
+
+    if kind == "lstm_hx_no_bias":
+        def f(x, h, c):
+            out, (hn, cn) = rnn(x, (h, c))
+            return out, hn, cn
+        mk = (lambda b: (minitorch.randn(4, b, 5), minitorch.randn(1, b, 7),
+                         minitorch.randn(1, b, 7)))
+        dyn = {"x": {1: "batch"}, "h": {1: "batch"}, "c": {1: "batch"}}
+        names = ["x", "h", "c"]
+    else:
+        def f(x):
+            out, hn = rnn(x)
+            return (out, hn[0], hn[1]) if kind != "gru" else (out, hn)
+        mk = lambda b: (minitorch.randn(b, 4, 5),)  # noqa: E731
+        dyn = {"x": {0: "batch"}}
+        names = ["x"]
+    buf = io.BytesIO()
+    model = mo.export(f, mk(3), buf, input_names=names, dynamic_axes=dyn)
+    ops = [n.op_type for n in model.graph.node]
+    assert ops.count("LSTM") == {"gru": 0, "lstm_hx_no_bias": 1}.get(kind, 4), ops
+    sess = _session(buf.getvalue())
+    for b in BATCHES:
+        xs = mk(b)
+        got = sess.run(None, {n: x.numpy() for n, x in zip(names, xs)})
+        with minitorch.no_grad():
+            ref = f(*xs)
+        for g, r in zip(got, ref):
+            np.testing.assert_allclose(g, r.numpy(), atol=ATOL, rtol=0)
+
+
+def test_fused_attention_primitive():
+    def f(q, k, v, mask):
+        return (F.scaled_dot_product_attention(q, k, v, is_causal=True),
+                F.scaled_dot_product_attention(q, k, v, attn_mask=mask))
+
+    mk = lambda b: (minitorch.randn(b, 2, 5, 4), minitorch.randn(b, 2, 6, 4),  # noqa: E731
+                    minitorch.randn(b, 2, 6, 3), minitorch.randn(5, 6))
+    names = ["q", "k", "v", "mask"]
+    buf = io.BytesIO()
+    mo.export(f, mk(2), buf, input_names=names,
+              dynamic_axes={"q": {0: "batch"}, "k": {0: "batch"}, "v": {0: "batch"}})
+    sess = _session(buf.getvalue())
+    for b in BATCHES:
+        xs = mk(b)
+        got = sess.run(None, {n: x.numpy() for n, x in zip(names, xs)})
+        for g, r in zip(got, f(*xs)):
+            np.testing.assert_allclose(g, r.numpy(), atol=ATOL, rtol=0)
 
 
 def test_parameters_are_initializers_named_like_the_state_dict():

@@ -60,7 +60,7 @@ PRIMITIVES = {
     "contiguous": "(no node: the same value)", "asarray": "(no node)",
     "from_numpy": "(no node: a constant)",
     "astype": "Cast", "reshape": "Reshape (Flatten for x.flatten(1))", "permute": "Transpose", "expand": "Expand",
-    "slice": "Slice, then Squeeze (int index) / Unsqueeze (None)",
+    "slice": "Slice (ranges), Gather (an int index), Unsqueeze (None)",
     "flip": "Slice (steps -1)", "unary": "see UNARY", "binary": "see BINARY",
     "where": "Where", "reduce": "ReduceSum / ReduceProd / ReduceMax / ReduceMin",
     "argreduce": "ArgMax / ArgMin", "matmul": "MatMul", "softmax": "Softmax",
@@ -78,7 +78,13 @@ PATTERNS = {
     "layer_norm": "LayerNormalization (opset >= 17)",
     "gelu": "Gelu (opset >= 20); Div, Erf, Add, Mul, Mul below (as torch at opset 17)",
     "embedding": "Gather",
+    "nn.LSTM": "LSTM (one node per layer and direction; gates reordered i, o, f, c)",
 }
+
+
+def _c(a) -> np.ndarray:
+    """C-contiguous, keeping 0-d arrays 0-d (np.ascontiguousarray makes them 1-d)."""
+    return np.asarray(a, order="C")
 
 
 # -- symbolic sizes --------------------------------------------------------------------------
@@ -152,17 +158,46 @@ def _unify(a, others, sizes, where):
 
 # -- pattern regions, found with a profile hook while tracing ---------------------------------
 class _Region:
-    __slots__ = ("kind", "args", "nodes", "out", "ids")
+    """One call of a pattern function: its nodes, its arguments (``ids``: argument name, or
+    ``name.i`` for the tensors of a tuple argument, -> value id) and result values."""
+    __slots__ = ("kind", "args", "nodes", "outs", "ids")
 
-    def __init__(self, kind, args, nodes, out, ids):
-        self.kind, self.args, self.nodes, self.out, self.ids = kind, args, nodes, out, ids
+    def __init__(self, kind, args, nodes, outs, ids):
+        self.kind, self.args, self.nodes, self.outs, self.ids = kind, args, nodes, outs, ids
+
+    @property
+    def out(self):
+        return self.outs[0]
 
 
 def _pattern_codes():
     import minitorch.nn.functional as F
+    from ..nn.rnn import RNNBase
     return {F.linear.__code__: "linear", F.conv2d.__code__: "conv2d",
             F.layer_norm.__code__: "layer_norm", F.batch_norm.__code__: "batch_norm",
-            F.gelu.__code__: "gelu", F.embedding.__code__: "embedding"}
+            F.gelu.__code__: "gelu", F.embedding.__code__: "embedding",
+            RNNBase._run.__code__: "rnn_run"}
+
+
+def _tensors(loc):
+    """(key, tensor) for the tensor arguments, and the tensors of tuple arguments."""
+    from ..tensor import Tensor
+    for k, v in loc.items():
+        if isinstance(v, Tensor):
+            yield k, v
+        elif isinstance(v, (tuple, list)):
+            for i, x in enumerate(v):
+                if isinstance(x, Tensor):
+                    yield f"{k}.{i}", x
+
+
+def _flat_tensors(obj):
+    from ..tensor import Tensor
+    if isinstance(obj, Tensor):
+        return [obj]
+    if isinstance(obj, (tuple, list)):
+        return [t for x in obj for t in _flat_tensors(x)]
+    return []
 
 
 class _RegionHook:
@@ -178,27 +213,25 @@ class _RegionHook:
                 from .. import _tracing
                 tr = _tracing.active
                 if tr is not None:
-                    from ..tensor import Tensor
                     loc = dict(frame.f_locals)
                     # the value each tensor argument has *now* (a view made inside the
                     # pattern may give the same array a newer value later)
-                    before = {k: tr.ids.get(id(v._data)) for k, v in loc.items()
-                              if isinstance(v, Tensor)}
+                    before = {k: tr.ids.get(id(v._data)) for k, v in _tensors(loc)}
                     self.stack.append((kind, frame, (loc, before), len(tr.g.nodes)))
         elif event == "return" and self.stack and self.stack[-1][1] is frame:
             kind, _f, (args, before), start = self.stack.pop()
             if self.stack:
                 return  # a pattern inside a pattern: the outer one stands for both
             from .. import _tracing
-            from ..tensor import Tensor
             tr = _tracing.active
-            if tr is None or not isinstance(arg, Tensor):
+            results = _flat_tensors(arg)
+            if tr is None or not results:
                 return
             ids = {k: before.get(k) if before.get(k) is not None else tr.ids.get(id(v._data))
-                   for k, v in args.items() if isinstance(v, Tensor)}
-            out = tr.ids.get(id(arg._data))
-            if out is not None:
-                self.found.append(_Region(kind, args, list(tr.g.nodes[start:]), out, ids))
+                   for k, v in _tensors(args)}
+            outs = [tr.ids.get(id(t._data)) for t in results]
+            if all(o is not None for o in outs):
+                self.found.append(_Region(kind, args, list(tr.g.nodes[start:]), outs, ids))
 
 
 def _trace(fn, args, with_regions: bool):
@@ -257,7 +290,7 @@ class _Emitter:
             name = self.state_names[vid]
             arr = _host(self.g._slots[v.name].read(), self.g.devices[vid])
             self.inits[name] = self.h.make_tensor(
-                name, _onnx_dtype(arr.dtype), arr.shape, np.ascontiguousarray(arr).tobytes(),
+                name, _onnx_dtype(arr.dtype), arr.shape, _c(arr).tobytes(),
                 raw=True)
             n = name
         else:
@@ -267,7 +300,7 @@ class _Emitter:
         return n
 
     def const(self, arr, base: str = "const") -> str:
-        arr = np.ascontiguousarray(arr)
+        arr = _c(arr)
         key = None
         if arr.size <= 16:
             key = (str(arr.dtype), arr.shape, arr.tobytes())
@@ -352,7 +385,7 @@ class _Emitter:
 
 def _host(arr, device: str) -> np.ndarray:
     from ..device import canonical
-    return np.ascontiguousarray(np.asarray(canonical(device)._be.to_numpy(arr)))
+    return _c(np.asarray(canonical(device)._be.to_numpy(arr)))
 
 
 def _onnx_dtype(dt) -> int:
@@ -454,6 +487,9 @@ def _lower(e: _Emitter, n, args, kw):
                  axis=int(args[1]))
         return
     if op == "cat":
+        if len(args[0]) == 1:
+            e.alias(out, e.name(args[0][0].v))
+            return
         e.define(out, "Concat", [e.name(a.v) for a in args[0]], axis=int(args[1]))
         return
     if op == "index":
@@ -555,19 +591,14 @@ def _lower_slice(e, n, xv, key, out):
             dim += 1
             odim += 1
             continue
-        i = int(_static(k, n, "a slice index"))
-        starts.append(i)
-        ends.append(INT64_MAX if i == -1 else i + 1)
-        axes.append(dim)
-        steps.append(1)
-        squeeze.append(dim)
+        squeeze.append((dim, int(_static(k, n, "a slice index"))))
         dim += 1
     name = e.name(xv)
     if axes:
         (name,) = e.node("Slice", [name, e.shape(starts), e.shape(ends), e.ints(axes),
                                    e.ints(steps)])
-    if squeeze:
-        (name,) = e.node("Squeeze", [name, e.ints(squeeze)])
+    for d, i in sorted(squeeze, reverse=True):  # x[..., i, ...]: Gather, as torch writes it
+        (name,) = e.node("Gather", [name, e.const(np.asarray(i, np.int64), "index")], axis=d)
     if unsq:
         (name,) = e.node("Unsqueeze", [name, e.ints(unsq)])
     e.alias(out, name)
@@ -778,7 +809,68 @@ def _emit_region(e: _Emitter, r: _Region) -> bool:
             return False
         e.define(out, "Gather", [e.name(w), e.name(x)], axis=0)
         return True
+    if r.kind == "rnn_run":
+        return _emit_lstm(e, r)
     return False
+
+
+def _array_of(e: _Emitter, vid) -> Optional[np.ndarray]:
+    """The value of a parameter / constant (None for a computed value)."""
+    if vid is None:
+        return None
+    g = e.g
+    v = g.values[vid]
+    if vid in g.consts:
+        return _host(g.consts[vid], g.devices.get(vid, "cpu"))
+    if v.kind == "state":
+        return _host(g._slots[v.name].read(), g.devices[vid])
+    return None
+
+
+# torch's gate order (i, f, g, o) -> ONNX's (i, o, f, c)
+_LSTM_ORDER = (0, 3, 1, 2)
+
+
+def _emit_lstm(e: _Emitter, r: _Region) -> bool:
+    """One direction of one nn.LSTM layer (``RNNBase._run``) -> one ONNX ``LSTM`` node, with
+    the weights reordered to ONNX's gate order (what torch.onnx.export does)."""
+    a, ids = r.args, r.ids
+    mod = a.get("self")
+    if getattr(mod, "mode", None) != "LSTM" or len(r.outs) != 3:
+        return False
+    x, h0, c0 = ids.get("x"), ids.get("h0"), ids.get("c0")
+    w_ih, w_hh = _array_of(e, ids.get("weights.0")), _array_of(e, ids.get("weights.1"))
+    if x is None or h0 is None or c0 is None or w_ih is None or w_hh is None:
+        return False
+    weights = a.get("weights")
+    has_bias = weights[2] is not None and weights[3] is not None
+    b_ih = _array_of(e, ids.get("weights.2")) if has_bias else None
+    b_hh = _array_of(e, ids.get("weights.3")) if has_bias else None
+    if has_bias and (b_ih is None or b_hh is None):
+        return False
+    H = w_hh.shape[1]
+
+    def reorder(w):
+        return np.concatenate([w[k * H:(k + 1) * H] for k in _LSTM_ORDER], 0)
+    wname = e.state_names.get(ids["weights.0"], "lstm.weight_ih")  # lstm.weight_ih_l0
+    W = e.const(reorder(w_ih)[None], wname.replace("weight_ih", "W"))
+    R = e.const(reorder(w_hh)[None], wname.replace("weight_ih", "R"))
+    ins = [e.name(x), W, R]
+    if has_bias:
+        ins.append(e.const(np.concatenate([reorder(b_ih), reorder(b_hh)])[None],
+                           wname.replace("weight_ih", "B")))
+    else:
+        ins.append("")
+    (ih,) = e.node("Unsqueeze", [e.name(h0), e.ints([0])])
+    (ic,) = e.node("Unsqueeze", [e.name(c0), e.ints([0])])
+    ins += ["", ih, ic]
+    Y, Yh, Yc = e.node("LSTM", ins, n_out=3, hidden_size=int(H),
+                       direction="reverse" if a.get("reverse") else "forward")
+    out, h, c = r.outs
+    e.define(out, "Squeeze", [Y, e.ints([1])])
+    e.define(h, "Squeeze", [Yh, e.ints([0])])
+    e.define(c, "Squeeze", [Yc, e.ints([0])])
+    return True
 
 
 def _pair(v):
@@ -795,7 +887,7 @@ def _transposed(e: _Emitter, w: int) -> str:
         if name not in e.inits:
             arr = _host(g.consts[w], g.devices.get(w, "cpu")) if w in g.consts else \
                 _host(g._slots[v.name].read(), g.devices[w])
-            e.inits[name] = e.onnx.numpy_helper.from_array(np.ascontiguousarray(arr.T), name)
+            e.inits[name] = e.onnx.numpy_helper.from_array(_c(arr.T), name)
         return name
     (t,) = e.node("Transpose", [e.name(w)], perm=[1, 0])
     return t
@@ -920,8 +1012,9 @@ def export(model_or_fn, args, f, input_names: Optional[Sequence[str]] = None,
         seen.add(nm)
         dims = _output_dims(v, variants, sizes, dyn.get(nm, {}), g)
         graph_outputs.append(onnx.helper.make_tensor_value_info(nm, _onnx_dtype(v.dtype), dims))
-    graph = onnx.helper.make_graph(e.nodes, _graph_name(model_or_fn), graph_inputs,
-                                   graph_outputs, initializer=list(e.inits.values()))
+    nodes, inits = _live(e.nodes, e.inits, [o.name for o in graph_outputs])
+    graph = onnx.helper.make_graph(nodes, _graph_name(model_or_fn), graph_inputs,
+                                   graph_outputs, initializer=inits)
     model = onnx.helper.make_model(graph, producer_name="minitorch",
                                    opset_imports=[onnx.helper.make_opsetid("", opset)])
     model.ir_version = min(model.ir_version, 10)
@@ -936,6 +1029,19 @@ def export(model_or_fn, args, f, input_names: Optional[Sequence[str]] = None,
     if verbose:
         print(onnx.helper.printable_graph(model.graph))
     return model
+
+
+def _live(nodes, inits, outputs):
+    """The nodes the outputs need (a result the model computes but never returns -- an
+    LSTM's final state, say -- is dropped), and the initializers those nodes read."""
+    need = set(outputs)
+    keep = []
+    for nd in reversed(nodes):
+        if any(o in need for o in nd.output):
+            keep.append(nd)
+            need.update(i for i in nd.input if i)
+    keep.reverse()
+    return keep, [t for name, t in inits.items() if name in need]
 
 
 def _graph_name(m) -> str:
@@ -1021,7 +1127,7 @@ def _no_size_one_dynamic_dims(args, input_names, dynamic_axes):
 
 def _fresh(t, arr):
     from ..creation import tensor
-    return tensor(np.ascontiguousarray(arr), dtype=t.dtype, device=t.device)
+    return tensor(_c(arr), dtype=t.dtype, device=t.device)
 
 
 def _unified_args(g, variants, sizes):
@@ -1073,7 +1179,7 @@ def _output_dims(v, variants, sizes, named, g):
 
 
 def _valid_regions(g, regions):
-    """Regions whose internal values are used only inside them."""
+    """Regions whose internal values are used only inside them (their results aside)."""
     from ..jit.graph import _walk_refs, node_refs
     if not regions:
         return []
@@ -1083,22 +1189,23 @@ def _valid_regions(g, regions):
             where[id(n)] = r_i
     bad = set()
     defined_in: Dict[int, int] = {}
+    results = [set(r.outs) for r in regions]
     for r_i, r in enumerate(regions):
-        for n in r.nodes:
-            for o in n.outs:
-                defined_in[o] = r_i
-        if r.out not in {o for n in r.nodes for o in n.outs}:
+        made = {o for n in r.nodes for o in n.outs}
+        for o in made:
+            defined_in[o] = r_i
+        if not results[r_i] <= made or len(set(r.outs)) != len(r.outs):
             bad.add(r_i)
     for n in g.nodes:
         ri = where.get(id(n))
         for ref in node_refs(n):
             d = defined_in.get(ref)
-            if d is not None and d != ri and ref != regions[d].out:
+            if d is not None and d != ri and ref not in results[d]:
                 bad.add(d)
     outs = []
     _walk_refs(g.output_spec, lambda r: outs.append(r.v))
     for o in outs:
         d = defined_in.get(o)
-        if d is not None and o != regions[d].out:
+        if d is not None and o not in results[d]:
             bad.add(d)
     return [r for i, r in enumerate(regions) if i not in bad and r.nodes]

@@ -28,6 +28,11 @@ from .errors import UnsupportedOperatorError
 __all__ = ["load", "OnnxModel", "OPS"]
 
 
+def _c(a) -> np.ndarray:
+    """C-contiguous, keeping 0-d arrays 0-d (np.ascontiguousarray makes them 1-d)."""
+    return np.asarray(a, order="C")
+
+
 # -- helpers ---------------------------------------------------------------------------------
 def _is_host(x) -> bool:
     return isinstance(x, np.ndarray)
@@ -70,7 +75,7 @@ class _Ctx:
         if hit is not None and hit[0] is x:
             return hit[1]
         mt = _mt()
-        t = mt.tensor(np.ascontiguousarray(x), dtype=_mdtype(x.dtype), device=self.device)
+        t = mt.tensor(_c(x), dtype=_mdtype(x.dtype), device=self.device)
         if id(x) in self.model._const_ids:
             cache[id(x)] = (x, t)
         return t
@@ -421,7 +426,7 @@ def _perm(x, a):
 
 
 OPS["Transpose"] = (lambda c, i, a: [c.T(i[0]).permute(*_perm(i[0], a))],
-                    lambda c, i, a: [np.ascontiguousarray(np.transpose(i[0], _perm(i[0], a)))])
+                    lambda c, i, a: [_c(np.transpose(i[0], _perm(i[0], a)))])
 OPS["Concat"] = (lambda c, i, a: [_mt().cat([c.T(x) for x in i if x is not None],
                                             a["axis"])],
                  lambda c, i, a: [np.concatenate([x for x in i if x is not None], a["axis"])])
@@ -541,7 +546,7 @@ def _slice_host(c, i, a):
     axes = _ints(i[3]) if len(i) > 3 and i[3] is not None else None
     steps = _ints(i[4]) if len(i) > 4 and i[4] is not None else None
     key, _ = _slice_keys(x.shape, _ints(i[1]), _ints(i[2]), axes, steps)
-    return [np.ascontiguousarray(x[tuple(key)])]
+    return [_c(x[tuple(key)])]
 
 
 OPS["Slice"] = (_slice_dev, _slice_host)
