@@ -214,6 +214,44 @@ def test_fused_attention_primitive():
             np.testing.assert_allclose(g, r.numpy(), atol=ATOL, rtol=0)
 
 
+def test_gpt_with_dynamic_batch_and_sequence_length():
+    """Two symbolic dims: reshapes to (b*t, c) and (b, t, heads, c/heads) become shapes
+    computed from the input's Shape, arange(t) a Range, the mask slice [:t, :t] dynamic."""
+    m, _ = _model("gpt")
+    m.eval()
+    buf = io.BytesIO()
+    mo.export(m, (minitorch.randint(0, 11, (2, 5)),), buf,
+              dynamic_axes={"input": {0: "batch", 1: "seq"}, "output": {0: "batch", 1: "seq"}})
+    model = onnx.load_from_string(buf.getvalue())
+    assert [d.dim_param for d in model.graph.input[0].type.tensor_type.shape.dim] == \
+        ["batch", "seq"]
+    assert "Range" in [n.op_type for n in model.graph.node]
+    sess = _session(buf.getvalue())
+    for b, t in ((2, 5), (3, 8), (1, 2)):
+        x = minitorch.randint(0, 11, (b, t))
+        got = sess.run(None, {"input": x.numpy()})[0]
+        np.testing.assert_allclose(got, _eager(m, x), atol=ATOL, rtol=0)
+
+
+def test_a_python_constant_that_follows_a_dynamic_axis_is_an_error():
+    def f(x):
+        return x * minitorch.tensor(np.linspace(0.0, 1.0, x.shape[0], dtype=np.float32))
+
+    with pytest.raises(mo.OnnxExporterError, match="constant computed in Python"):
+        mo.export(f, (minitorch.randn(3),), io.BytesIO(), dynamic_axes={"input": [0]})
+
+
+def test_export_of_a_model_on_the_device(device):
+    """Tracing reads the weights on the model's device; the file is the same."""
+    m, mk = _model("cnn")
+    m.eval()
+    m.to(device)
+    data = _export(m, mk(2).to(device))
+    x = mk(3)
+    got = _session(data).run(None, {"input": x.numpy()})[0]
+    np.testing.assert_allclose(got, _eager(m, x.to(device)), atol=ATOL, rtol=0)
+
+
 def test_parameters_are_initializers_named_like_the_state_dict():
     m, mk = _model("cnn")
     model = onnx.load_from_string(_export(m, mk(2)))

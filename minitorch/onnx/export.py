@@ -89,14 +89,15 @@ def _c(a) -> np.ndarray:
 
 # -- symbolic sizes --------------------------------------------------------------------------
 class SymInt:
-    """An integer ``c * size(sym)`` of the traced graph that follows a dynamic axis."""
-    __slots__ = ("c", "sym")
+    """An integer ``c * size(s1) * size(s2) ...`` of the traced graph that follows dynamic
+    axes (``syms``: the names of those axes)."""
+    __slots__ = ("c", "syms")
 
-    def __init__(self, c: int, sym: str):
-        self.c, self.sym = c, sym
+    def __init__(self, c: int, syms: tuple):
+        self.c, self.syms = c, tuple(syms)
 
     def __repr__(self):
-        return f"{self.c}*{self.sym}" if self.c != 1 else self.sym
+        return "*".join(([str(self.c)] if self.c != 1 else []) + list(self.syms))
 
 
 class _Mismatch(Exception):
@@ -115,17 +116,21 @@ def _unify(a, others, sizes, where):
     if t is int:
         if all(type(b) is int and b == a for b in others):
             return a
-        fit = None
+        syms, base = [], 1
         for (sym, s0, s1), b in zip(sizes, others):
             if type(b) is not int:
                 raise _Mismatch(where)
             if b == a:
                 continue
-            if fit is not None or a % s0 or b * s0 != a * s1:
-                raise _Mismatch(f"{where}: the integer {a} changes with the dynamic axis "
-                                f"but is not a multiple of its size")
-            fit = SymInt(a // s0, sym)
-        return fit
+            if b * s0 != a * s1:
+                raise _Mismatch(f"{where}: the integer {a} changes with dynamic axis {sym!r} "
+                                f"but not in proportion to its size")
+            syms.append(sym)
+            base *= s0
+        if a % base:
+            raise _Mismatch(f"{where}: the integer {a} changes with the dynamic axes "
+                            f"{syms} but is not a multiple of their sizes")
+        return SymInt(a // base, syms)
     if t in (tuple, list):
         for b in others:
             if type(b) is not t or len(b) != len(a):
@@ -276,6 +281,7 @@ class _Emitter:
         self.sym_src: Dict[str, Tuple[str, int]] = {}  # symbol -> (input name, axis)
         self.sym_cache: Dict[str, str] = {}
         self._const_cache: Dict[Tuple, str] = {}
+        self.sym_consts: Dict[int, tuple] = {}
 
     # values ----------------------------------------------------------------------------
     def name(self, vid: int) -> str:
@@ -283,7 +289,9 @@ class _Emitter:
         if n is not None:
             return n
         v = self.g.values[vid]
-        if vid in self.g.consts:
+        if vid in self.sym_consts:
+            n = self._sym_arange(vid, *self.sym_consts[vid])
+        elif vid in self.g.consts:
             arr = _host(self.g.consts[vid], self.g.devices.get(vid, "cpu"))
             n = self.const(arr, f"const_{vid}")
         elif v.kind == "state":
@@ -298,6 +306,20 @@ class _Emitter:
                                     f"defined")
         self.names[vid] = n
         return n
+
+    def _sym_arange(self, vid, start, step, n, dtype) -> str:
+        """``start + step * arange(n)`` with a symbolic ``n`` (minitorch.arange computes its
+        values in NumPy, so a traced arange is a constant): a Range node."""
+        (cnt,) = self.node("Squeeze", [self.shape([n]), self.ints([0])])
+        dt = np.dtype(dtype)
+        if dt != np.int64:
+            (cnt,) = self.node("Cast", [cnt], to=_onnx_dtype(dt))
+        lim = cnt
+        if step != 1:
+            (lim,) = self.node("Mul", [lim, self.scalar(step, dt)])
+        if start != 0:
+            (lim,) = self.node("Add", [lim, self.scalar(start, dt)])
+        return self.node("Range", [self.scalar(start, dt), lim, self.scalar(step, dt)])[0]
 
     def const(self, arr, base: str = "const") -> str:
         arr = _c(arr)
@@ -372,7 +394,9 @@ class _Emitter:
                 if run:
                     parts.append(self.ints(run))
                     run = []
-                s = self.sym(d.sym)
+                s = self.sym(d.syms[0])
+                for other in d.syms[1:]:
+                    (s,) = self.node("Mul", [s, self.sym(other)])
                 if d.c != 1:
                     (s,) = self.node("Mul", [s, self.ints([d.c])])
                 parts.append(s)
@@ -949,8 +973,10 @@ def export(model_or_fn, args, f, input_names: Optional[Sequence[str]] = None,
         if was_training:
             model_or_fn.train()
     node_args = [(n.args, n.kwargs) for n in g.nodes]
+    sym_consts: Dict[int, tuple] = {}
     if variants:
         node_args = _unified_args(g, variants, sizes)
+        sym_consts = _unified_consts(g, variants, sizes)
     # names of the parameters: the state_dict keys (torch names its initializers so)
     prefix = type(model_or_fn).__name__.lower() + "." if isinstance(model_or_fn, Module) \
         else ""
@@ -959,6 +985,7 @@ def export(model_or_fn, args, f, input_names: Optional[Sequence[str]] = None,
         nm = name[len(prefix):] if prefix and name.startswith(prefix) else name
         state_names[v.id] = nm
     e = _Emitter(onnx, g, opset, state_names)
+    e.sym_consts = sym_consts
     # graph inputs (with symbolic dims)
     graph_inputs = []
     for i, (v, nm) in enumerate(zip(g.inputs, input_names)):
@@ -1164,15 +1191,54 @@ def _unified_args(g, variants, sizes):
     return out
 
 
+def _unified_consts(g, variants, sizes):
+    """Constants (arrays computed in Python while tracing) that differ between the traces:
+    an ``arange`` whose length follows dynamic axes becomes a symbolic Range; anything else
+    cannot be exported with those axes dynamic."""
+    from ..jit.graph import node_refs
+    out = {}
+    for vid, arr in g.consts.items():
+        a0 = _host(arr, g.devices.get(vid, "cpu"))
+        others = []
+        for gv in variants:
+            b = gv.consts.get(vid)
+            others.append(None if b is None else _host(b, gv.devices.get(vid, "cpu")))
+        if all(b is not None and b.shape == a0.shape and np.array_equal(b, a0, equal_nan=True)
+               for b in others):
+            continue
+        user = next((n for n in g.nodes if vid in node_refs(n)), None)
+        where = f"{user.op} at {user.src}" if user is not None else f"constant %{vid}"
+        spec = None
+        if a0.ndim == 1 and a0.size >= 2 and all(b is not None and b.ndim == 1 for b in others):
+            start, step = a0[0].item(), (a0[1] - a0[0]).item()
+            if step != 0 and all(np.array_equal(x, (start + step * np.arange(x.size))
+                                                .astype(x.dtype)) for x in [a0] + others):
+                try:
+                    n = _unify(int(a0.size), [int(b.size) for b in others], sizes, where)
+                except _Mismatch:
+                    n = None
+                if isinstance(n, SymInt):
+                    spec = (start, step, n, a0.dtype)
+        if spec is None:
+            raise OnnxExporterError(
+                f"minitorch.onnx.export: a constant computed in Python ({where}, "
+                f"{a0.dtype}{list(a0.shape)}) changes with the dynamic axes; export with those "
+                f"axes static")
+        out[vid] = spec
+    return out
+
+
 def _output_dims(v, variants, sizes, named, g):
     dims: List[Any] = list(v.shape)
-    for gv, (sym, s0, s1) in zip(variants, sizes):
-        ov = gv.values.get(v.id)
-        if ov is None:
-            continue
-        for i, (d0, d1) in enumerate(zip(v.shape, ov.shape)):
-            if d0 != d1:
-                dims[i] = sym if d0 == s0 else f"{d0 // s0}*{sym}" if d0 % s0 == 0 else None
+    if variants:
+        others = [gv.values[v.id].shape if v.id in gv.values else v.shape for gv in variants]
+        for i, d0 in enumerate(v.shape):
+            try:
+                d = _unify(int(d0), [int(o[i]) for o in others], sizes, "output")
+            except _Mismatch:
+                d = None
+            if isinstance(d, SymInt):
+                dims[i] = repr(d)
     for axis, nm in named.items():
         dims[axis] = nm
     return dims
