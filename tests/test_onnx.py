@@ -467,6 +467,47 @@ def test_torch_exported_models_load_and_match_pytorch(name, device):
         np.testing.assert_allclose(got.cpu().numpy(), ref, atol=ATOL, rtol=0)
 
 
+def test_torch_exported_operator_zoo_loads_and_matches(device):
+    """More of what torch.onnx.export writes: pooling with padding and ceil_mode, Pad,
+    activations, reductions, Trilu, ArgMax, slices with steps (and negative ones, from flip),
+    Where, Expand."""
+    torch = pytest.importorskip("torch")
+    TF = torch.nn.functional
+
+    class Zoo(torch.nn.Module):
+        def forward(self, x):
+            y = TF.avg_pool2d(x, 2, stride=1, padding=1)
+            y = TF.pad(y, (1, 2, 0, 1))
+            y = (TF.leaky_relu(y, 0.1) + TF.elu(y) + TF.hardtanh(y) + TF.softplus(y)
+                 + torch.sigmoid(y) * TF.hardsigmoid(y))
+            z = TF.adaptive_avg_pool2d(y, 1).flatten(1)
+            w = y.mean((2, 3)) + y.amax((2, 3)) - y.sum(3).min(2).values
+            s = torch.cat([z, w], 1)
+            a = (s.log_softmax(-1) + s.argmax(-1, keepdim=True).float()
+                 + torch.tril(s[:, :, None] * s[:, None, :]).sum(-1))
+            t = x[:, :, ::2, 1:6:2].flip(-1).reshape(x.shape[0], -1)
+            u = torch.where(t > 0, t.sqrt().clamp(max=1.5), t.abs().neg().exp()) ** 2
+            return a, u.expand(2, -1, -1).sum(0), TF.max_pool2d(x, 3, 2, 1, ceil_mode=True)
+
+    m = Zoo().eval()
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(m, (torch.randn(2, 3, 8, 8),), buf, dynamo=False, opset_version=17,
+                          input_names=["x"], dynamic_axes={"x": {0: "b"}})
+    ops = {n.op_type for n in onnx.load_from_string(buf.getvalue()).graph.node}
+    assert {"AveragePool", "Pad", "Elu", "Clip", "HardSigmoid", "Softplus", "Trilu",
+            "GlobalAveragePool", "ReduceMean", "ReduceMin", "ArgMax", "Expand"} <= ops, ops
+    loaded = mo.load(buf.getvalue(), device=device)
+    for b in BATCHES:
+        x = torch.randn(b, 3, 8, 8)
+        with torch.no_grad():
+            ref = m(x)
+        got = loaded(minitorch.tensor(x.numpy(), device=device))
+        for g, r in zip(got, ref):
+            np.testing.assert_allclose(g.cpu().numpy(), r.numpy(), atol=ATOL, rtol=1e-5)
+
+
 # -- import: errors ----------------------------------------------------------------------------
 def _tiny(op="Relu", domain=""):
     h = onnx.helper
