@@ -6,6 +6,10 @@ from . import _dtype
 from ._dtype import (dtype, float32, float64, int32, int64, bool, float, double, long, int,  # noqa: A004
                      get_default_dtype, set_default_dtype, promote_types)
 from ._dtype import float16, half, bfloat16, finfo, iinfo  # noqa: F401  (issue 18)
+from . import amp  # noqa: F401  (issue 18: autocast, GradScaler; minitorch.cpu.amp below)
+from .amp import (autocast, is_autocast_enabled, get_autocast_dtype,  # noqa: F401
+                  set_autocast_enabled, is_autocast_available)
+from .amp._aliases import cpu as cpu  # noqa: F401,E402  (torch.cpu.amp.autocast)
 from .device import device, is_available as _is_available
 from .tensor import Tensor, Size
 from .creation import *  # noqa: F401,F403

@@ -38,3 +38,6 @@ def synchronize() -> None:
     if is_available():
         import cupy
         cupy.cuda.runtime.deviceSynchronize()
+
+
+from .amp._aliases import cuda_amp as amp  # noqa: E402,F401  (torch.cuda.amp: issue 18)

@@ -2,6 +2,7 @@
 ``bmm``, ``mv``, ``dot``, ``outer``.  One primitive underneath: batched (..., n, k) @ (..., k, m)."""
 from __future__ import annotations
 
+from ..amp import autocast_mode as _ac  # issue 18: autocast's one check
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .elementwise import _device_error, broadcast_shapes, sum_to
@@ -56,6 +57,8 @@ def _rows(sa):
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
+    if _ac.active:  # autocast (minitorch/amp): runs in its 16-bit dtype
+        a, b = _ac.cast_lower(a, b)
     _check_pair(a, b)
     sa, sb = a._data.shape, b._data.shape
     if sa[-1] != (sb[0] if len(sb) == 1 else sb[-2]):
@@ -82,6 +85,8 @@ def rmatmul(b: Tensor, a) -> Tensor:
 
 
 def mm(a: Tensor, b: Tensor) -> Tensor:
+    if _ac.active:  # autocast (minitorch/amp): runs in its 16-bit dtype
+        a, b = _ac.cast_lower(a, b)
     _check_pair(a, b, "mm")
     if a._data.ndim != 2:
         raise RuntimeError("self must be a matrix")
@@ -93,6 +98,8 @@ def mm(a: Tensor, b: Tensor) -> Tensor:
 
 
 def bmm(a: Tensor, b: Tensor) -> Tensor:
+    if _ac.active:  # autocast (minitorch/amp): runs in its 16-bit dtype
+        a, b = _ac.cast_lower(a, b)
     _check_pair(a, b, "bmm")
     if a._data.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")

@@ -13,6 +13,7 @@ import math
 import warnings
 from typing import Optional
 
+from ...amp import autocast_mode as _ac  # issue 18: autocast's one check
 from ... import _dtype as D
 from ...autograd.function import Function
 from ...ops.elementwise import where
@@ -155,12 +156,16 @@ def _softmax_impl(fn, name, input, dim, dtype):
 def softmax(input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3,
             dtype=None) -> Tensor:
     """exp(x) / Σ exp(x) along ``dim`` (one fused, numerically stable backend call)."""
+    if _ac.active:  # autocast (minitorch/amp): runs in float32
+        input, = _ac.fp32_listed("softmax", input)
     return _softmax_impl(Softmax_, "softmax", input, dim, dtype)
 
 
 def log_softmax(input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3,
                 dtype=None) -> Tensor:
     """x - logsumexp(x) along ``dim`` (one fused, numerically stable backend call)."""
+    if _ac.active:  # autocast (minitorch/amp): runs in float32
+        input, = _ac.fp32_listed("log_softmax", input)
     return _softmax_impl(LogSoftmax_, "log_softmax", input, dim, dtype)
 
 
@@ -341,6 +346,8 @@ def tanh(input: Tensor) -> Tensor:
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """x if x > 0 else weight·x, with one weight per channel (dim 1) or one shared."""
+    if _ac.active:  # autocast (minitorch/amp): runs in its 16-bit dtype
+        input, weight = _ac.cast_lower(input, weight)
     if input._data.dtype != weight._data.dtype:
         raise RuntimeError(f"prelu: Type promoting not supported. Got {input.dtype.pt_name} and "
                            f"{weight.dtype.pt_name}")

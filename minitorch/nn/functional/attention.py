@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Optional
 
+from ...amp import autocast_mode as _ac  # issue 18: autocast's one check
 from ... import _dtype as D
 from ...autograd.function import Function, is_grad_enabled
 from ...tensor import Tensor, _make
@@ -106,6 +107,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     ``torch.nn.functional.scaled_dot_product_attention``: query (..., L, E), key (..., S, E),
     value (..., S, Ev) -> (..., L, Ev).  A bool ``attn_mask`` marks with True the scores
     that take part; a float one is added.  ``scale`` defaults to ``1/sqrt(E)``."""
+    if _ac.active:  # autocast (minitorch/amp): runs in its 16-bit dtype
+        query, key, value, attn_mask = _ac.cast_lower(query, key, value, attn_mask)
     for name, t in (("query", query), ("key", key), ("value", value)):
         if not isinstance(t, Tensor):
             raise TypeError(f"scaled_dot_product_attention(): argument '{name}' must be "

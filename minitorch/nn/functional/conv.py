@@ -12,6 +12,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
+from ...amp import autocast_mode as _ac  # issue 18: autocast's one check
 from ...creation import tensor as _tensor, zeros as _zeros
 from ...ops.conv import Col2im, Im2col, MaxPool2d, conv_out_size, pool_out_size
 from ...ops.shape import cat
@@ -77,6 +78,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     """2-D cross-correlation of (N, C, H, W) with ``weight`` (O, C/groups, kh, kw): im2col
     and one (batched, per group) matmul.  ``padding`` may be 'valid' or 'same' (stride 1;
     an odd total padding puts the extra row/column at the bottom/right, as PyTorch does)."""
+    if _ac.active:  # autocast (minitorch/amp): runs in its 16-bit dtype
+        input, weight, bias = _ac.cast_lower(input, weight, bias)
     x, unbatched = _batched(input, "conv2d")
     if weight.ndim != 4:
         raise RuntimeError(f"Expected 4-dimensional weight for 4-dimensional input "
@@ -152,6 +155,8 @@ def conv1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
            padding: Union[IntOr2, str] = 0, dilation: IntOr2 = 1, groups: int = 1) -> Tensor:
     """1-D cross-correlation of (N, C, L) with ``weight`` (O, C/groups, k): ``conv2d`` on a
     unit height."""
+    if _ac.active:  # autocast (minitorch/amp): runs in its 16-bit dtype
+        input, weight, bias = _ac.cast_lower(input, weight, bias)
     if input.ndim not in (2, 3):
         raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to conv1d, but got "
                            f"input of size: {_shape_str(input.shape)}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ...amp import autocast_mode as _ac  # issue 18: autocast's one check
 from ...autograd.function import Function
 from ...ops.linalg import MatMul, _check_pair, _mm_error, _rows
 from ...ops.reduce import Sum
@@ -64,6 +65,8 @@ class MmTN(Function):
 
 def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     """``input @ weight.T + bias``: input (*, in), weight (out, in), bias (out,)."""
+    if _ac.active:  # autocast (minitorch/amp): runs in its 16-bit dtype
+        input, weight, bias = _ac.cast_lower(input, weight, bias)
     if isinstance(input, Tensor) and isinstance(weight, Tensor) and \
             input._data.dtype != weight._data.dtype:
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "

@@ -17,6 +17,7 @@ from typing import Optional
 
 import numpy as np
 
+from ...amp import autocast_mode as _ac  # issue 18: autocast's one check
 from ... import _dtype as D
 from ..._tracing import host_check
 from ...autograd.function import Function, is_grad_enabled
@@ -73,6 +74,8 @@ def _warn_size(input: Tensor, target: Tensor) -> None:
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
             reduction: str = "mean", weight: Optional[Tensor] = None) -> Tensor:
     """|input - target|."""
+    if _ac.active:  # autocast (minitorch/amp): runs in float32
+        input, target, weight = _ac.cast_fp32(input, target, weight)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _warn_size(input, target)
     loss = (input - target).abs()
@@ -118,6 +121,8 @@ class MseLoss(Function):
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
              reduction: str = "mean", weight: Optional[Tensor] = None) -> Tensor:
     """(input - target)²."""
+    if _ac.active:  # autocast (minitorch/amp): runs in float32
+        input, target, weight = _ac.cast_fp32(input, target, weight)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _warn_size(input, target)
     if (weight is None and reduction in ("mean", "sum", "none") and isinstance(target, Tensor)
@@ -133,6 +138,8 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5·d²/beta where |d| < beta, else |d| - 0.5·beta (beta = 0: L1)."""
+    if _ac.active:  # autocast (minitorch/amp): runs in float32
+        input, target = _ac.cast_fp32(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
@@ -151,6 +158,8 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight: Optional[Tensor] = None) -> Tensor:
     """0.5·d² where |d| < delta, else delta·(|d| - 0.5·delta)."""
+    if _ac.active:  # autocast (minitorch/amp): runs in float32
+        input, target, weight = _ac.cast_fp32(input, target, weight)
     _warn_size(input, target)
     d = input - target
     ad = d.abs()
@@ -259,6 +268,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
              reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class-index targets, given log-probabilities: input (N, C),
     (N, C, d1, ...) or (C,); target (N,), (N, d1, ...) or ()."""
+    if _ac.active:  # autocast (minitorch/amp): runs in float32
+        input, target, weight = _ac.cast_fp32(input, target, weight)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     input, target, unbatched = _nll_checks(input, target, weight, ignore_index)
@@ -343,6 +354,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None
     """log_softmax over the class dim (1, or 0 for unbatched input), then the negative
     log-likelihood of class-index targets, or of class-probability targets (float, same
     shape as input).  ``label_smoothing`` mixes in the uniform distribution."""
+    if _ac.active:  # autocast (minitorch/amp): runs in float32
+        input, target, weight = _ac.cast_fp32(input, target, weight)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
@@ -430,6 +443,8 @@ class BinaryCrossEntropy(Function):
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities; logs are clamped at -100 as in PyTorch."""
+    if _ac.active:  # autocast (minitorch/amp): runs in float32
+        input, target, weight = _ac.cast_fp32(input, target, weight)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if target.shape != input.shape:
@@ -453,6 +468,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
                                      reduce=None, reduction: str = "mean",
                                      pos_weight: Optional[Tensor] = None) -> Tensor:
     """BCE of sigmoid(input), computed stably: (1-t)·x - (1 + (pw-1)·t)·log σ(x)."""
+    if _ac.active:  # autocast (minitorch/amp): runs in float32
+        input, target, weight, pos_weight = _ac.cast_fp32(input, target, weight, pos_weight)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if target.shape != input.shape:
@@ -472,6 +489,8 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
            reduction: str = "mean", log_target: bool = False) -> Tensor:
     """target·(log target - input), input being log-probabilities; 'batchmean' divides the
     sum by the batch size (the true KL divergence)."""
+    if _ac.active:  # autocast (minitorch/amp): runs in float32
+        input, target = _ac.cast_fp32(input, target)
     if reduction == "mean":
         warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
                       "support size.'batchmean' divides only by the batch size, and aligns with "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ...amp import autocast_mode as _ac  # issue 18: autocast's one check
 from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor, _shape_str
 
@@ -58,6 +59,8 @@ def layer_norm(input: Tensor, normalized_shape, weight: Optional[Tensor] = None,
                bias: Optional[Tensor] = None, eps: float = 1e-5) -> Tensor:
     """Normalize over the trailing ``normalized_shape`` dims (biased variance), then scale
     and shift elementwise."""
+    if _ac.active:  # autocast (minitorch/amp): runs in float32
+        input, weight, bias = _ac.fp32_listed("layer_norm", input, weight, bias)
     ns = (int(normalized_shape),) if isinstance(normalized_shape, int) else \
         tuple(int(s) for s in normalized_shape)
     k = len(ns)
@@ -85,6 +88,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Optional[Tensor] = None,
                bias: Optional[Tensor] = None, eps: float = 1e-5) -> Tensor:
     """Normalize (N, C, *) over each group of C/num_groups channels (and all positions),
     then scale and shift per channel."""
+    if _ac.active:  # autocast (minitorch/amp): runs in float32
+        input, weight, bias = _ac.fp32_listed("group_norm", input, weight, bias)
     if input.dim() < 2:
         raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
                            f"{input.dim()}")
