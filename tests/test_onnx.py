@@ -252,6 +252,35 @@ def test_export_of_a_model_on_the_device(device):
     np.testing.assert_allclose(got, _eager(m, x.to(device)), atol=ATOL, rtol=0)
 
 
+def test_convolution_variants_are_one_conv_node():
+    minitorch.manual_seed(0)
+    m = nn.Sequential(nn.Conv2d(4, 6, 3, padding="same", groups=2), nn.ReLU(),
+                      nn.Conv2d(6, 6, 3, padding=2, dilation=2, stride=2, bias=False),
+                      nn.Flatten(2), nn.Conv1d(6, 2, 3, padding=1)).eval()
+    mk = lambda b: minitorch.randn(b, 4, 7, 7)  # noqa: E731
+    data = _export(m, mk(2))
+    ops = [n.op_type for n in onnx.load_from_string(data).graph.node]
+    assert ops.count("Conv") == 3, ops
+    sess = _session(data)
+    for b in BATCHES:
+        x = mk(b)
+        np.testing.assert_allclose(sess.run(None, {"input": x.numpy()})[0], _eager(m, x),
+                                   atol=ATOL, rtol=0)
+
+
+def test_docs_list_every_mapping():
+    """docs/onnx.md's tables name every exported primitive and pattern, and every imported
+    ONNX operator."""
+    from pathlib import Path
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "onnx.md").read_text()
+    for key in list(mo.PRIMITIVES) + list(mo.PATTERNS):
+        assert f"`{key}`" in doc, key
+    import re
+    imported = set(re.findall(r"[A-Za-z]+", doc.split("## 3. Import")[1]))
+    for op in mo.OPS:
+        assert op in imported, op
+
+
 def test_parameters_are_initializers_named_like_the_state_dict():
     m, mk = _model("cnn")
     model = onnx.load_from_string(_export(m, mk(2)))
