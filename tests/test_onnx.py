@@ -358,6 +358,14 @@ def test_a_graph_that_changes_with_the_batch_size_cannot_be_dynamic():
         mo.export(f, (minitorch.randn(2, 3),), io.BytesIO(), dynamic_axes={"input": {0: "b"}})
 
 
+def test_a_graph_break_is_an_export_error():
+    def f(x):
+        return x * 2 if x.sum().item() > 0 else x  # reads a value into Python
+
+    with pytest.raises(mo.OnnxExporterError, match="static graph.*graph break"):
+        mo.export(f, (minitorch.randn(3),), io.BytesIO())
+
+
 def test_bad_arguments():
     m, mk = _model("mlp")
     with pytest.raises(ValueError, match="opset versions 15 to 20"):

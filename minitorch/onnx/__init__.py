@@ -2,10 +2,11 @@
 
 ``export(model, args, f, input_names=, output_names=, dynamic_axes=, opset_version=17)``
 traces the model and writes each primitive (or a recognised pattern: linear, conv2d,
-batch_norm, layer_norm, gelu, embedding) as ONNX operators, checked with
+batch_norm, layer_norm, gelu, embedding, nn.LSTM) as ONNX operators, checked with
 ``onnx.checker.check_model(full_check=True)``.  ``load(path)`` reads an ONNX file (ours, or
 one written by ``torch.onnx.export``) into an ``OnnxModel`` that runs through minitorch ops
-on any device; ``make_dot(model)`` draws an ONNX graph.  See docs/onnx.md.  Needs ``pip install 'minitorch[onnx]'``; the rest of
+on any device; ``make_dot(model)`` draws an ONNX graph.  See docs/onnx.md.  Needs
+``pip install 'minitorch[onnx]'``; the rest of
 minitorch never imports onnx.
 """
 from .errors import OnnxExporterError, UnsupportedOperatorError  # noqa: F401

@@ -22,7 +22,6 @@ The steps, in order:
 """
 from __future__ import annotations
 
-import io
 import math
 import os
 import sys
@@ -59,7 +58,8 @@ REDUCE = {"sum": "ReduceSum", "prod": "ReduceProd", "max": "ReduceMax", "min": "
 PRIMITIVES = {
     "contiguous": "(no node: the same value)", "asarray": "(no node)",
     "from_numpy": "(no node: a constant)",
-    "astype": "Cast", "reshape": "Reshape (Flatten for x.flatten(1))", "permute": "Transpose", "expand": "Expand",
+    "astype": "Cast", "reshape": "Reshape (Flatten for x.flatten(1))",
+    "permute": "Transpose", "expand": "Expand",
     "slice": "Slice (ranges), Gather (an int index), Unsqueeze (None)",
     "flip": "Slice (steps -1)", "unary": "see UNARY", "binary": "see BINARY",
     "where": "Where", "reduce": "ReduceSum / ReduceProd / ReduceMax / ReduceMin",
@@ -744,7 +744,8 @@ def _emit_region(e: _Emitter, r: _Region) -> bool:
     if r.kind == "linear":
         x, w = ids.get("input"), ids.get("weight")
         b = ids.get("bias") if a.get("bias") is not None else None
-        if x is None or w is None or len(V[w].shape) != 2 or (b is not None and len(V[b].shape) != 1):
+        if x is None or w is None or len(V[w].shape) != 2 or \
+                (b is not None and len(V[b].shape) != 1):
             return False
         if len(V[x].shape) == 2:
             ins = [e.name(x), e.name(w)] + ([e.name(b)] if b is not None else [])

@@ -16,10 +16,9 @@ once, on first use).  So a shape computation never reads a device tensor back, a
 """
 from __future__ import annotations
 
-import io
 import math
 import os
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List
 
 import numpy as np
 
