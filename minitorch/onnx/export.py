@@ -225,8 +225,8 @@ class _RegionHook:
                     self.stack.append((kind, frame, (loc, before), len(tr.g.nodes)))
         elif event == "return" and self.stack and self.stack[-1][1] is frame:
             kind, _f, (args, before), start = self.stack.pop()
-            if self.stack:
-                return  # a pattern inside a pattern: the outer one stands for both
+            # a pattern inside a pattern (the input projection of an LSTM layer) is kept
+            # too: it is written when the outer one cannot be
             from .. import _tracing
             tr = _tracing.active
             results = _flat_tensors(arg)
@@ -1009,20 +1009,22 @@ def export(model_or_fn, args, f, input_names: Optional[Sequence[str]] = None,
         uses[v.id] = uses.get(v.id, 0) + 1
     e.used = lambda vid: uses.get(vid, 0) > 0
     # regions that can stand for their nodes
-    first = {}
+    first: Dict[int, list] = {}
     skip = set()
     for r in _valid_regions(g, regions):
-        first[id(r.nodes[0])] = r
+        first.setdefault(id(r.nodes[0]), []).append(r)
     for k, n in enumerate(g.nodes):
         if id(n) in skip:
             continue
         e.src = n.src
-        r = first.get(id(n))
-        if r is not None:
-            e.src = n.src
+        done = False
+        for r in sorted(first.get(id(n), ()), key=lambda r: -len(r.nodes)):  # outer first
             if _emit_region(e, r):
                 skip.update(id(x) for x in r.nodes)
-                continue
+                done = True
+                break
+        if done:
+            continue
         if n.op == "check" or not n.outs:
             continue  # validations (ONNX Runtime checks indices itself); a failed reshape
         if not any(e.used(o) for o in n.outs) and n.op not in ("max_pool2d",):
@@ -1250,29 +1252,23 @@ def _valid_regions(g, regions):
     from ..jit.graph import _walk_refs, node_refs
     if not regions:
         return []
-    where: Dict[int, int] = {}
-    for r_i, r in enumerate(regions):
-        for n in r.nodes:
-            where[id(n)] = r_i
-    bad = set()
-    defined_in: Dict[int, int] = {}
-    results = [set(r.outs) for r in regions]
-    for r_i, r in enumerate(regions):
-        made = {o for n in r.nodes for o in n.outs}
-        for o in made:
-            defined_in[o] = r_i
-        if not results[r_i] <= made or len(set(r.outs)) != len(r.outs):
-            bad.add(r_i)
+    consumers: Dict[int, list] = {}
     for n in g.nodes:
-        ri = where.get(id(n))
         for ref in node_refs(n):
-            d = defined_in.get(ref)
-            if d is not None and d != ri and ref not in results[d]:
-                bad.add(d)
-    outs = []
-    _walk_refs(g.output_spec, lambda r: outs.append(r.v))
-    for o in outs:
-        d = defined_in.get(o)
-        if d is not None and o not in results[d]:
-            bad.add(d)
-    return [r for i, r in enumerate(regions) if i not in bad and r.nodes]
+            consumers.setdefault(ref, []).append(id(n))
+    outs = set()
+    _walk_refs(g.output_spec, lambda r: outs.add(r.v))
+    good = []
+    for r in regions:
+        if not r.nodes or len(set(r.outs)) != len(r.outs):
+            continue
+        members = {id(n) for n in r.nodes}
+        made = {o for n in r.nodes for o in n.outs}
+        results = set(r.outs)
+        if not results <= made:
+            continue
+        inner = made - results
+        if inner & outs or any(c not in members for v in inner for c in consumers.get(v, ())):
+            continue
+        good.append(r)
+    return good
