@@ -382,3 +382,6 @@ static __forceinline__ double max(double a, float b) { return fmax(a, b); }
 // that a kernel's `#include <cuda_fp16.h>` / `<cuda_bf16.h>` works under NVRTC and here.
 #include "cuda_fp16.h"
 #include "cuda_bf16.h"
+
+// ---- Tensor Cores: nvcuda::wmma for one warp (see wmma.h; <mma.h> spells it for kernels) ----
+#include "wmma.h"

@@ -112,6 +112,8 @@ def kernel_names(filename: str) -> list:
         names += [f"max_pool2d_kernel<{t}>" for t in FLOAT_C + INT_C]
     elif filename == "optim.cu":
         names += [f"{k}<{t}>" for t in FLOAT_C for k in ("sgd_update", "adam_update")]
+    elif filename == "mma.cu":  # tensor cores (wmma): float16 / bfloat16 in, float32 sums
+        names += [f"mma_wmma<{t}>" for t in LOW_C]
     elif filename == "attention.cu":
         names += [f"{k}<{t}>" for t in FLOAT_C for k in ("attn_fwd", "attn_bwd_dq",
                                                           "attn_bwd_dkdv")]

@@ -29,7 +29,7 @@ _F32 = np.dtype(np.float32)
 # primitive -> positions (or keyword names) of the arrays it writes in place
 _COMPUTE = {
     "unary": (), "binary": ("out",), "where": (), "reduce": (), "argreduce": (),
-    "matmul": (), "softmax": (), "log_softmax": (), "cross_entropy": (),
+    "softmax": (), "log_softmax": (), "cross_entropy": (),
     "cross_entropy_backward": (), "im2col": (), "col2im": (), "max_pool2d": (),
     "index": (), "gather": (), "nonzero": (), "attention": (), "attention_backward": (),
     "bernoulli": (), "index_put_": (0,), "scatter_add_": (0,), "sgd_update_": (0, 2),
@@ -109,6 +109,56 @@ def _wrap_factory(fn, pos):
     return wrapped
 
 
+def _wrap_matmul(fn):
+    """16-bit matmul on the Tensor Cores (kernels/mma.cu); other dtypes as before."""
+    @functools.wraps(fn)
+    def wrapped(self, a, b):
+        if a.itemsize == 2 and b.itemsize == 2 and a.dtype == b.dtype:
+            return mma_matmul(self, a, b)
+        if a.itemsize == 2 or b.itemsize == 2:
+            return _upcast_call(self, fn, (a, b), {}, (), ())
+        return fn(self, a, b)
+    return wrapped
+
+
+def mma_matmul(self, a, b):
+    """``a @ b`` for float16/bfloat16 arrays (..., n, k) @ (..., k, m): the wmma kernel,
+    FP32 accumulation, one rounding of the result."""
+    from . import layout as L
+    *ba, n, k = a.shape
+    *bb, _, m = b.shape
+    bshape = L.broadcast_shape(tuple(ba), tuple(bb))
+    out = self.xp.empty(bshape + (n, m), a.dtype)
+    if out.size == 0:
+        return out
+    if k == 0:
+        self._fill(out, 0)
+        return out
+    if not bb:  # x @ W: fold the batch into the rows, one GEMM
+        a = self.contiguous(self.expand(a, bshape + (n, k)) if bshape != tuple(ba) else a)
+        rows, batch, sa, sb = L.prod(bshape) * n, 1, 0, 0
+        b = self.contiguous(b)
+    else:
+        a = self.contiguous(self.expand(a, bshape + (n, k)))
+        b = self.contiguous(self.expand(b, bshape + (k, m)))
+        rows, batch, sa, sb = n, L.prod(bshape), n * k, k * m
+    fn = self.kernel("mma.cu", f"mma_wmma<{L.ctype(a.dtype)}>")
+    i64 = np.int64
+    tiles_m, tiles_n = L.cdiv(rows, 32), L.cdiv(m, 32)
+    for z0 in range(0, batch, 65535):  # gridDim.y/z stop at 65535: offset the pointers
+        nz = min(batch - z0, 65535)
+        for t0 in range(0, tiles_m, 65535):
+            nt = min(tiles_m - t0, 65535)
+            r0 = t0 * 32
+            av = a.reshape(-1)[z0 * sa + r0 * k:] if (z0 or r0) else a
+            ov = out.reshape(-1)[(z0 * rows + r0) * m:] if (z0 or r0) else out
+            bv = b.reshape(-1)[z0 * sb:] if z0 else b
+            fn((tiles_n, nt, nz), (128, 1, 1),
+               (av, bv, ov, i64(min(rows - r0, nt * 32) if batch == 1 else rows), i64(m),
+                i64(k), i64(k), i64(m), i64(sa), i64(sb)))
+    return out
+
+
 def install(cls):
     """Wrap ``cls``'s compute primitives and factories for the 16-bit floats."""
     for name, writes in _COMPUTE.items():
@@ -117,6 +167,10 @@ def install(cls):
             w = _wrap_compute(fn, writes)
             w._lowp = True
             setattr(cls, name, w)
+    if not getattr(cls.matmul, "_lowp", False):
+        w = _wrap_matmul(cls.matmul)
+        w._lowp = True
+        cls.matmul = w
     for name, pos in _FACTORIES.items():
         fn = getattr(cls, name, None)
         if fn is not None and not getattr(fn, "_lowp", False):

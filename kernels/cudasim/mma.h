@@ -1,0 +1,3 @@
+// mma.h (cudasim) -- CUDA's <mma.h> spelling: nvcuda::wmma for the simulator (wmma.h).
+#pragma once
+#include "wmma.h"
