@@ -10,6 +10,12 @@ from . import amp  # noqa: F401  (issue 18: autocast, GradScaler; minitorch.cpu.
 from .amp import (autocast, is_autocast_enabled, get_autocast_dtype,  # noqa: F401
                   set_autocast_enabled, is_autocast_available)
 from .amp._aliases import cpu as cpu  # noqa: F401,E402  (torch.cpu.amp.autocast)
+
+
+def from_dlpack(ext_tensor, *, device=None, copy=None):
+    """A tensor viewing the memory of a DLPack producer (NumPy, PyTorch, CuPy, JAX ...)."""
+    from .utils.dlpack import from_dlpack as _from_dlpack
+    return _from_dlpack(ext_tensor, device=device, copy=copy)
 from .device import device, is_available as _is_available
 from .tensor import Tensor, Size
 from .creation import *  # noqa: F401,F403

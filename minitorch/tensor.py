@@ -380,6 +380,15 @@ class Tensor:
     def half(self) -> "Tensor":
         return self.to(D.float16)
 
+    def __dlpack__(self, *, stream=None, **kwargs):
+        """A DLPack capsule viewing this tensor's memory (minitorch/utils/dlpack.py)."""
+        from .utils.dlpack import tensor_dlpack
+        return tensor_dlpack(self, stream, **kwargs)
+
+    def __dlpack_device__(self):
+        from .utils.dlpack import tensor_dlpack_device
+        return tensor_dlpack_device(self)
+
     def bfloat16(self) -> "Tensor":
         return self.to(D.bfloat16)
 
