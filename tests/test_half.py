@@ -269,3 +269,24 @@ def test_cast_kernels_round_like_numpy(low, src, device):
     s = got.reshape(-1)[::3].to(getattr(minitorch, other)).cpu().numpy()
     np.testing.assert_array_equal(s.astype(np.float32),
                                   want[::3].astype(_np_low(other)).astype(np.float32))
+
+
+def test_kernel_devices_run_16bit_elementwise_natively(monkeypatch):
+    if "cudasim" not in DEVICES:
+        pytest.skip("cudasim unavailable")
+    x = minitorch.tensor([0.5, -1.0, 2.0], device="cudasim").half()
+    be = x._device._be
+    used = []
+    orig = type(be).kernel
+
+    def spy(self, filename, name):
+        used.append((filename, name))
+        return orig(self, filename, name)
+    monkeypatch.setattr(type(be), "kernel", spy)
+    for d in (minitorch.float16, minitorch.bfloat16):
+        used.clear()
+        y = x.to(d)
+        used.clear()
+        ((y.exp() * 1e-9) > y).any()
+        files = {f for f, _ in used}
+        assert "elementwise_lowp.cu" in files and "copy.cu" not in files, used

@@ -112,6 +112,14 @@ def kernel_names(filename: str) -> list:
         names += [f"max_pool2d_kernel<{t}>" for t in FLOAT_C + INT_C]
     elif filename == "optim.cu":
         names += [f"{k}<{t}>" for t in FLOAT_C for k in ("sgd_update", "adam_update")]
+    elif filename == "elementwise_lowp.cu":  # float16/bfloat16 storage, float32 math
+        for t in LOW_C:
+            for op, code in op_codes("elementwise.cu", "UOP").items():
+                if "float" in unary_dtypes(op):
+                    names.append(f"unary_lowp<{t}, {code}>")
+            for op, code in op_codes("elementwise.cu", "BOP").items():
+                if "float" in binary_dtypes(op):
+                    names.append(f"binary_lowp<{t}, {code}>")
     elif filename == "mma.cu":  # tensor cores (wmma): float16 / bfloat16 in, float32 sums
         names += [f"mma_wmma<{t}>" for t in LOW_C]
     elif filename == "attention.cu":

@@ -6,13 +6,15 @@ CUDA's round-to-nearest-even intrinsics; the cudasim shim supplies them in
 ``kernels/cudasim/cuda_fp16.h`` and ``cuda_bf16.h``).  So astype, contiguous, copy_, cat
 and flip of 16-bit arrays run one kernel, as for any dtype; views are dtype-agnostic.
 
-Everything that computes (elementwise math, reductions, matmul, softmax, losses, indexing,
-optimizer updates ...) runs on float32 copies made by those cast kernels, and its float
-results are rounded back to the 16-bit dtype once.  That is PyTorch's own numerics -- its
-half kernels load 16 bits, compute in float ("opmath") and round the result once; sums and
+Native 16-bit compute kernels: unary and binary ops (``kernels/elementwise_lowp.cu``:
+16-bit loads and stores, float32 math, a scalar operand kept in float32) and matmul on the
+Tensor Cores (``kernels/mma.cu``: float32 accumulation).  Everything else that computes
+(reductions, softmax, losses, indexing, where, optimizer updates ...) runs on float32 copies
+made by the cast kernels, and its float results are rounded back to the 16-bit dtype
+once.  That is PyTorch's own numerics -- its half kernels load 16 bits, compute in float ("opmath") and round the result once; sums and
 matmuls accumulate in float -- so cpu and cudasim give the same numbers.  It costs two extra
-passes over memory per primitive on a GPU; native 16-bit loads in each compute kernel are
-what remains to be written for speed (the tensor-core matmul in ``kernels/mma.cu`` is one).
+passes over memory per staged primitive on a GPU; native 16-bit variants of those are what
+remains to be written for speed.
 
 ``install(cls)`` wraps the compute primitives of ``KernelBackend``.  The check is one
 ``itemsize == 2`` test per array argument (only float16/bfloat16 arrays are 2 bytes wide
@@ -28,7 +30,7 @@ _F32 = np.dtype(np.float32)
 
 # primitive -> positions (or keyword names) of the arrays it writes in place
 _COMPUTE = {
-    "unary": (), "binary": ("out",), "where": (), "reduce": (), "argreduce": (),
+    "where": (), "reduce": (), "argreduce": (),
     "softmax": (), "log_softmax": (), "cross_entropy": (),
     "cross_entropy_backward": (), "im2col": (), "col2im": (), "max_pool2d": (),
     "index": (), "gather": (), "nonzero": (), "attention": (), "attention_backward": (),
@@ -109,6 +111,72 @@ def _wrap_factory(fn, pos):
     return wrapped
 
 
+def _wrap_unary(fn):
+    """16-bit unary ops: kernels/elementwise_lowp.cu (16-bit loads, float32 math)."""
+    from . import layout as L
+
+    @functools.wraps(fn)
+    def wrapped(self, op, x):
+        if x.__class__ is not self.array_type or x.itemsize != 2:
+            return fn(self, op, x)
+        if "float" not in L.unary_dtypes(op):  # bitwise_not: the float32 path's TypeError
+            return _upcast_call(self, fn, (op, x), {}, (), ())
+        out = self.xp.empty(x.shape, L.BOOL if op in ("logical_not", "isnan") else x.dtype)
+        n = x.size
+        if n:
+            shape, (so, sx) = L.coalesce(x.shape, [L.estrides(out), L.estrides(x)])
+            k = self.kernel("elementwise_lowp.cu",
+                            f"unary_lowp<{L.ctype(x.dtype)}, {self._uops[op]}>")
+            self.launch_1d(k, n, (np.int64(n), np.int32(len(shape)), self.meta(shape + so + sx),
+                                  x, out))
+        return out
+    return wrapped
+
+
+def _wrap_binary(fn):
+    """16-bit binary ops: kernels/elementwise_lowp.cu, a scalar operand kept in float32."""
+    from . import layout as L
+    from ..base import COMPARISONS
+
+    @functools.wraps(fn)
+    def wrapped(self, op, a, b, out=None):
+        at = a.__class__ is self.array_type
+        bt = b.__class__ is self.array_type
+        low = (at and a.itemsize == 2) or (bt and b.itemsize == 2)
+        if not low and (out is None or out.itemsize != 2):
+            return fn(self, op, a, b, out=out)
+        arr = a if at else b
+        if "float" not in L.binary_dtypes(op) or (at and bt and a.dtype != b.dtype) or \
+                not (at or bt) or (out is not None and (out.dtype != (
+                    L.BOOL if op in COMPARISONS else arr.dtype)
+                    or (at and self._overlaps(out, a)) or (bt and self._overlaps(out, b)))):
+            return _upcast_call(self, fn, (op, a, b), {"out": out}, (), ("out",))
+        shape = a.shape if not bt else b.shape if not at else L.broadcast_shape(a.shape, b.shape)
+        if out is None:
+            out = self.xp.empty(shape, L.BOOL if op in COMPARISONS else arr.dtype)
+        else:
+            L.check_writable(out, "output array is read-only")
+        n = out.size
+        if not n:
+            return out
+        oshape = out.shape
+        zeros = (0,) * len(oshape)
+        st = [L.estrides(out),
+              L.broadcast_strides(a.shape, L.estrides(a), oshape) if at else zeros,
+              L.broadcast_strides(b.shape, L.estrides(b), oshape) if bt else zeros]
+        cshape, st = L.coalesce(oshape, st)
+        k = self.kernel("elementwise_lowp.cu",
+                        f"binary_lowp<{L.ctype(arr.dtype)}, {self._bops[op]}>")
+        f32 = np.float32
+        self.launch_1d(k, n, (np.int64(n), np.int32(len(cshape)),
+                              self.meta(cshape + st[0] + st[1] + st[2]), a if at else arr,
+                              b if bt else arr, out, f32(0) if at else f32(a),
+                              f32(0) if bt else f32(b), np.int32((0 if at else 1) |
+                                                                 (0 if bt else 2))))
+        return out
+    return wrapped
+
+
 def _wrap_matmul(fn):
     """16-bit matmul on the Tensor Cores (kernels/mma.cu); other dtypes as before."""
     @functools.wraps(fn)
@@ -165,6 +233,11 @@ def install(cls):
         fn = getattr(cls, name, None)
         if fn is not None and not getattr(fn, "_lowp", False):
             w = _wrap_compute(fn, writes)
+            w._lowp = True
+            setattr(cls, name, w)
+    for name, wrap in (("unary", _wrap_unary), ("binary", _wrap_binary)):
+        if not getattr(getattr(cls, name), "_lowp", False):
+            w = wrap(getattr(cls, name))
             w._lowp = True
             setattr(cls, name, w)
     if not getattr(cls.matmul, "_lowp", False):
