@@ -30,9 +30,13 @@ from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
-__all__ = ["NAMES", "Workload", "build", "copy_weights", "to_numpy", "describe"]
+__all__ = ["NAMES", "EAGER_NAMES", "Workload", "build", "copy_weights", "to_numpy",
+           "describe"]
 
 NAMES = ("mlp", "cnn", "lstm", "gpt")
+# issue #12's eager table (``variant="eager"``): every step AdamW, no BatchNorm, no Dropout
+# (so the first losses of the two libraries agree), plus the SDPA attention and digits CNN
+EAGER_NAMES = ("mlp", "cnn", "lstm", "gpt", "gpt_sdpa", "digits_cnn")
 
 # full sizes (the benchmark) and quick sizes (CI smoke)
 _CFG: Dict[str, Dict[str, Dict[str, int]]] = {
@@ -43,7 +47,10 @@ _CFG: Dict[str, Dict[str, Dict[str, int]]] = {
              "quick": dict(B=2, T=4, V=7, E=4, H=5)},
     "gpt": {"full": dict(B=8, T=32, V=65, C=64, NH=4, L=2),
             "quick": dict(B=2, T=4, V=7, C=8, NH=2, L=1)},
+    "digits_cnn": {"full": dict(B=32, S=8, C1=16, C2=32, K=10),
+                   "quick": dict(B=2, S=4, C1=2, C2=3, K=4)},
 }
+_CFG["gpt_sdpa"] = _CFG["gpt"]
 
 
 @dataclass
@@ -78,8 +85,16 @@ def copy_weights(src, dst, m) -> None:
                              device=t.device))
 
 
-def describe(name: str, quick: bool = False) -> str:
+def describe(name: str, quick: bool = False, variant: str = "compile") -> str:
     c = _CFG[name]["quick" if quick else "full"]
+    if variant == "eager":
+        return {"mlp": "MLP {D}-{H}-{K}, batch {B}, CE, AdamW",
+                "cnn": "CNN conv{C1}-conv{C2} k5, {B}x1x{S}x{S}, AdamW",
+                "lstm": "LSTM emb{E}-lstm{H}, {B}x{T} tokens, AdamW",
+                "gpt": "GPT {L} blocks C={C} heads={NH}, {B}x{T}, AdamW",
+                "gpt_sdpa": "GPT {L} blocks C={C}, SDPA causal, {B}x{T}, AdamW",
+                "digits_cnn": "digits CNN conv{C1}-conv{C2} k3, {B}x1x{S}x{S}, AdamW",
+                }[name].format(**c)
     return {"mlp": "MLP {D}-{H}-{K}, batch {B}, SGD+momentum",
             "cnn": "CNN conv{C1}-BN-conv{C2}, {B}x1x{S}x{S}, Adam",
             "lstm": "LSTM emb{E}-lstm{H}, {B}x{T} tokens, AdamW",
@@ -94,16 +109,31 @@ def _mlp(m, c):
     return nn.Sequential(nn.Linear(c["D"], c["H"]), nn.ReLU(), nn.Linear(c["H"], c["K"]))
 
 
-def _cnn(m, c):
+def _cnn(m, c, eager=False):
     nn = m.nn
     s = c["S"] // 4
+    if eager:
+        return nn.Sequential(
+            nn.Conv2d(1, c["C1"], 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c["C1"], c["C2"], 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(c["C2"] * s * s, c["K"]))
     return nn.Sequential(
         nn.Conv2d(1, c["C1"], 5, padding=2), nn.BatchNorm2d(c["C1"]), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(c["C1"], c["C2"], 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(c["C2"] * s * s, c["K"]))
 
 
-def _lstm(m, c):
+def _digits_cnn(m, c, eager=True):
+    # examples/digits_cnn.py's make_cnn (3x3, padding 1, two 2x2 poolings)
+    nn = m.nn
+    s = c["S"] // 4
+    return nn.Sequential(
+        nn.Conv2d(1, c["C1"], 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(c["C1"], c["C2"], 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(c["C2"] * s * s, c["K"]))
+
+
+def _lstm(m, c, eager=False):
     nn = m.nn
 
     class CharLSTM(nn.Module):
@@ -111,7 +141,7 @@ def _lstm(m, c):
             super().__init__()
             self.emb = nn.Embedding(c["V"], c["E"])
             self.lstm = nn.LSTM(c["E"], c["H"], batch_first=True)
-            self.drop = nn.Dropout(0.1)
+            self.drop = nn.Identity() if eager else nn.Dropout(0.1)
             self.head = nn.Linear(c["H"], c["V"])
 
         def forward(self, idx):
@@ -120,7 +150,7 @@ def _lstm(m, c):
     return CharLSTM()
 
 
-def _gpt(m, c):
+def _gpt(m, c, eager=False, sdpa=False):
     nn, F = m.nn, m.nn.functional
     C, NH, T = c["C"], c["NH"], c["T"]
 
@@ -137,6 +167,9 @@ def _gpt(m, c):
             q = q.view(B, T_, NH, C // NH).transpose(1, 2)
             k = k.view(B, T_, NH, C // NH).transpose(1, 2)
             v = v.view(B, T_, NH, C // NH).transpose(1, 2)
+            if sdpa:
+                y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+                return self.proj(y.transpose(1, 2).contiguous().view(B, T_, C))
             att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(C // NH))
             att = att.masked_fill(self.mask[:, :, :T_, :T_] == 0, float("-inf"))
             att = F.softmax(att, dim=-1)
@@ -176,7 +209,7 @@ def _data(name: str, c, seed: int):
     if name == "mlp":
         return (rng.standard_normal((c["B"], c["D"])).astype(np.float32),
                 rng.integers(0, c["K"], c["B"]))
-    if name == "cnn":
+    if name in ("cnn", "digits_cnn"):
         return (rng.standard_normal((c["B"], 1, c["S"], c["S"])).astype(np.float32),
                 rng.integers(0, c["K"], c["B"]))
     toks = rng.integers(0, c["V"], (c["B"], c["T"] + 1))
@@ -185,7 +218,7 @@ def _data(name: str, c, seed: int):
 
 def _loss_fn(name: str, m):
     F = m.nn.functional
-    if name in ("mlp", "cnn"):
+    if name in ("mlp", "cnn", "digits_cnn"):
         return lambda model, x, y: F.cross_entropy(model(x), y)
 
     def seq_loss(model, x, y):
@@ -194,7 +227,9 @@ def _loss_fn(name: str, m):
     return seq_loss
 
 
-def _optimizer(name: str, m, params):
+def _optimizer(name: str, m, params, variant="compile"):
+    if variant == "eager":
+        return m.optim.AdamW(params, lr=1e-3, weight_decay=0.01)
     if name == "mlp":
         return m.optim.SGD(params, lr=0.01, momentum=0.9)
     if name == "cnn":
@@ -202,24 +237,30 @@ def _optimizer(name: str, m, params):
     return m.optim.AdamW(params, lr=1e-3, weight_decay=0.01)
 
 
-_MODELS = {"mlp": _mlp, "cnn": _cnn, "lstm": _lstm, "gpt": _gpt}
+_MODELS = {"mlp": lambda m, c, eager=False: _mlp(m, c), "cnn": _cnn, "lstm": _lstm,
+           "gpt": _gpt, "gpt_sdpa": lambda m, c, eager=True: _gpt(m, c, eager, sdpa=True),
+           "digits_cnn": _digits_cnn}
 
 
 def build(name: str, m, device: str = "cpu", *, quick: bool = False, seed: int = 0,
-          init_from: Optional[Any] = None) -> Workload:
+          init_from: Optional[Any] = None, variant: str = "compile") -> Workload:
     """Workload ``name`` (one of ``NAMES``) built with library ``m`` (``minitorch`` or
-    ``torch``) on ``device``.  The model's initial weights come from ``m.manual_seed(seed)``,
+    ``torch``) on ``device``.  ``variant="eager"`` builds issue #12's table instead
+    (``EAGER_NAMES``: every optimizer AdamW, no BatchNorm, no Dropout).  The model's initial weights come from ``m.manual_seed(seed)``,
     or are copied from the module ``init_from`` (a model of the same workload, either
     library) so that two libraries start from the same weights."""
-    if name not in _MODELS:
-        raise ValueError(f"unknown workload {name!r}; expected one of {list(NAMES)}")
+    names = EAGER_NAMES if variant == "eager" else NAMES
+    if variant not in ("compile", "eager"):
+        raise ValueError(f"unknown variant {variant!r}; expected 'compile' or 'eager'")
+    if name not in names:
+        raise ValueError(f"unknown workload {name!r}; expected one of {list(names)}")
     c = dict(_CFG[name]["quick" if quick else "full"])
     m.manual_seed(seed)
-    model = _MODELS[name](m, c).to(device)
+    model = _MODELS[name](m, c, eager=variant == "eager").to(device)
     if init_from is not None:
         copy_weights(init_from, model, m)
     model.train()
-    opt = _optimizer(name, m, model.parameters())
+    opt = _optimizer(name, m, model.parameters(), variant)
     xa, ya = _data(name, c, seed)
     x = m.tensor(xa, device=device)
     y = m.tensor(ya, dtype=m.int64, device=device)
