@@ -320,16 +320,29 @@ class CpuBackend(Backend):
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
         oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
         ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-        cols = cols.reshape(n, c, kh, kw, oh, ow)
-        out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), cols.dtype)
+        # one strided add per kernel offset (i, j), of the columns' entries that land inside
+        # the unpadded image; the columns are read in (C*kh*kw, N, L) memory order when they
+        # come so (conv2d's input gradient), without a transposing copy
+        t = cols.transpose(1, 0, 2)
+        if t.flags.c_contiguous:
+            cols = t.reshape(c, kh, kw, n, oh, ow).transpose(3, 0, 1, 2, 4, 5)
+        else:
+            cols = np.ascontiguousarray(cols).reshape(n, c, kh, kw, oh, ow)
+        out = np.zeros((n, c, h, w), cols.dtype)
         for i in range(kh):
-            y0 = i * dh
+            y0 = i * dh - ph                       # input row of output row 0
+            a0 = max(0, -(-(-y0) // sh))           # first output row landing at row >= 0
+            a1 = min(oh, (h - 1 - y0) // sh + 1) if h - 1 - y0 >= 0 else 0
+            if a1 <= a0:
+                continue
             for j in range(kw):
-                x0 = j * dw
-                out[:, :, y0:y0 + sh * (oh - 1) + 1:sh, x0:x0 + sw * (ow - 1) + 1:sw] += \
-                    cols[:, :, i, j]
-        if ph or pw:
-            out = np.ascontiguousarray(out[:, :, ph:ph + h, pw:pw + w])
+                x0 = j * dw - pw
+                b0 = max(0, -(-(-x0) // sw))
+                b1 = min(ow, (w - 1 - x0) // sw + 1) if w - 1 - x0 >= 0 else 0
+                if b1 <= b0:
+                    continue
+                out[:, :, y0 + a0 * sh:y0 + (a1 - 1) * sh + 1:sh,
+                    x0 + b0 * sw:x0 + (b1 - 1) * sw + 1:sw] += cols[:, :, i, j, a0:a1, b0:b1]
         return out
 
     def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
@@ -342,6 +355,11 @@ class CpuBackend(Backend):
 
         oh = _pool_out(h, kh, sh, ph, dh, ceil_mode)
         ow = _pool_out(w, kw, sw, pw, dw, ceil_mode)
+        if (sh, sw) == (kh, kw) and not (ph or pw) and (dh, dw) == (1, 1) \
+                and oh * kh <= h and ow * kw <= w and oh and ow:
+            r = self._max_pool2d_tiled(x, kh, kw, oh, ow)
+            if r is not None:
+                return r
         # rows -ph .. -ph+hp-1 of the input, padded with the lowest value
         hp = max((oh - 1) * sh + dh * (kh - 1) + 1, ph + h)
         wp = max((ow - 1) * sw + dw * (kw - 1) + 1, pw + w)
@@ -360,7 +378,7 @@ class CpuBackend(Backend):
             if x.dtype.kind in "fV":
                 m |= np.isnan(v)
             np.copyto(vals, v, where=m)
-            k[m] = off
+            np.copyto(k, off, where=m)
         ys = np.arange(oh)[:, None] * sh - ph + (k // kw) * dh
         xs = np.arange(ow)[None, :] * sw - pw + (k % kw) * dw
         # a window whose real inputs are all the lowest value may have picked a padding
@@ -374,6 +392,39 @@ class CpuBackend(Backend):
             ys = np.where(bad, y0, ys)
             xs = np.where(bad, x0, xs)
         return vals, ys * w + xs
+
+    @staticmethod
+    def _max_pool2d_tiled(x, kh, kw, oh, ow):
+        """max_pool2d when the windows tile the input (kernel == stride, no padding or
+        dilation): a reshape to (N, C, oh, kh, ow, kw) and a running max over the kw columns,
+        then over the kh rows (strict ``>``: the first maximum in row-major order wins, as in
+        PyTorch).  None when a NaN is among the maxima (the general path then picks the NaN
+        PyTorch picks)."""
+        n, c, h, w = x.shape
+        r = x[:, :, :oh * kh, :ow * kw].reshape(n, c, oh, kh, ow, kw)
+        v = r[..., 0]
+        kx = np.zeros(v.shape, np.int64)
+        for j in range(1, kw):
+            b = r[..., j]
+            m = b > v
+            v = np.maximum(v, b)
+            if kw == 2:
+                kx = m.astype(np.int64)
+            else:
+                np.copyto(kx, j, where=m)
+        vals = v[:, :, :, 0]
+        ky = np.zeros(vals.shape, np.int64)
+        kxs = kx[:, :, :, 0]
+        for i in range(1, kh):
+            b = v[:, :, :, i]
+            m = b > vals
+            vals = np.maximum(vals, b)
+            np.copyto(ky, i, where=m)
+            kxs = np.where(m, kx[:, :, :, i], kxs)
+        if x.dtype.kind in "fV" and np.isnan(vals).any():
+            return None
+        base = np.arange(oh)[:, None] * (kh * w) + np.arange(ow)[None, :] * kw
+        return np.ascontiguousarray(vals), base + ky * w + kxs
 
     # fused loss: cross-entropy of class-index targets, forward and backward
     @_opmath

@@ -66,7 +66,7 @@ class Col2im(Function):
                 padding: Pair, dilation: Pair):
         be = cols._device._be
         ctx.args = (kernel, stride, padding, dilation)
-        return be.col2im(be.contiguous(cols._data), tuple(input_shape), kernel, stride,
+        return be.col2im(cols._data, tuple(input_shape), kernel, stride,  # any strides
                          padding, dilation)
 
     @staticmethod
