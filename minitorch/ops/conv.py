@@ -17,6 +17,7 @@ differentiable: the second derivative is a ``gather``).
 """
 from __future__ import annotations
 
+from .. import _dtype as D
 from ..autograd.function import Function
 from ..tensor import Tensor, _make
 
@@ -85,12 +86,23 @@ class MaxPool2d(Function):
         be = x._device._be
         vals, idx = be.max_pool2d(be.contiguous(x._data), kernel, stride, padding, dilation,
                                   ceil_mode)
-        ctx.args = (x._data.shape, idx)
+        # windows that cannot overlap pick distinct inputs: the backward is then a write
+        disjoint = all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
+        ctx.args = (x._data.shape, idx, disjoint)
         return vals, idx
 
     @staticmethod
     def backward(ctx, g, _g_indices=None):
-        (n, c, h, w), idx = ctx.args
+        (n, c, h, w), idx, disjoint = ctx.args
         index = _make(idx, g._device, False, None, 0, None).reshape(n, c, -1)
+        if disjoint and n * c * h * w:
+            # distinct indices: an indexed write into zeros (no scatter-add accumulation)
+            be = g._device._be
+            plane = be.arange(0, n * c * h * w, h * w, D.int64)
+            plane = _make(be.reshape(plane, (n * c, 1)), g._device, False, None, 0, None)
+            flat = (index.reshape(n * c, -1) + plane).reshape(-1)
+            gx = g.new_zeros((n * c * h * w,))
+            gx[flat] = g.reshape(-1)
+            return (gx.reshape(n, c, h, w),) + (None,) * 5
         gx = g.new_zeros((n, c, h * w)).scatter_add(2, index, g.reshape(n, c, -1))
         return (gx.reshape(n, c, h, w),) + (None,) * 5
