@@ -76,3 +76,23 @@ def test_conv2d_and_fold_gradients_match_torch(device, case):
     mf = minitorch.nn.functional.fold(minitorch.tensor(cols, device=device), shape[2:], k, d,
                                       p, s)
     np.testing.assert_allclose(mf.cpu().numpy(), tf.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_cpu_reshape_of_non_viewable_array_does_not_copy_to_find_out():
+    """CpuBackend.reshape returns None for a strided array that has no view of the new shape
+    (the caller then copies once); NumPy's shape setter would copy it first (a wasted full
+    copy per such reshape: conv2d's weight gradient paid 4 ms for it)."""
+    import tracemalloc
+    from minitorch.backends.cpu import CpuBackend
+    be = CpuBackend()
+    a = np.ones((64, 400, 196), np.float32).transpose(1, 0, 2)    # 20 MB, not viewable
+    tracemalloc.start()
+    try:
+        assert be.reshape(a, (400, 64 * 196)) is None
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < a.nbytes // 10
+    v = be.reshape(a, (400, 64, 14, 14))                           # viewable: a view
+    assert v is not None and np.shares_memory(v, a)
+    np.testing.assert_array_equal(v, a.reshape(400, 64, 14, 14))
