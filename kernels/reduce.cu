@@ -39,6 +39,12 @@ enum ReduceOp { ROP_SUM = 0, ROP_PROD = 1, ROP_MAX = 2, ROP_MIN = 3, ROP_ALL = 4
 template <int OP, typename T> struct ReduceAcc {
     typedef typename Select<(OP == ROP_ALL || OP == ROP_ANY), bool, T>::type type;
 };
+// float16 / bfloat16 inputs (sum/prod/max/min) accumulate and write float32, as PyTorch's
+// kernels do; the host rounds the (small) result to 16 bits (backends/kernel/lowp.py)
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
+template <int OP> struct ReduceAcc<OP, __half> { typedef float type; };
+template <int OP> struct ReduceAcc<OP, __nv_bfloat16> { typedef float type; };
 
 template <int OP, typename A>
 struct Combine {
@@ -68,7 +74,7 @@ struct Combine {
     }
     template <typename T> __device__ static inline A load(T v) {
         if constexpr (OP == ROP_ALL || OP == ROP_ANY) return v != 0;
-        else return v;
+        else return (A)v;      // (a 16-bit float widens to float: exact)
     }
 };
 

@@ -290,3 +290,26 @@ def test_kernel_devices_run_16bit_elementwise_natively(monkeypatch):
         ((y.exp() * 1e-9) > y).any()
         files = {f for f, _ in used}
         assert "elementwise_lowp.cu" in files and "copy.cu" not in files, used
+
+
+def test_kernel_devices_reduce_16bit_natively(monkeypatch):
+    if "cudasim" not in DEVICES:
+        pytest.skip("cudasim unavailable")
+    x = minitorch.ones(300, 40, device="cudasim").half()
+    be = x._device._be
+    used = []
+    orig = type(be).kernel
+
+    def spy(self, filename, name):
+        used.append((filename, name))
+        return orig(self, filename, name)
+    monkeypatch.setattr(type(be), "kernel", spy)
+    for d, ct in ((minitorch.float16, "__half"), (minitorch.bfloat16, "__nv_bfloat16")):
+        y = x.to(d)
+        used.clear()
+        s = y.sum(0)
+        assert s.dtype is d and s.cpu().float().tolist() == [300.0] * 40
+        assert any(f == "reduce.cu" and f"<{ct}," in n for f, n in used), used
+        # the 16-bit input is read directly: no cast kernel converts it to float32 first
+        assert not any(f == "copy.cu" and n.startswith(f"copy_contig<{ct}, float>")
+                       for f, n in used), used

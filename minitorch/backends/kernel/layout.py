@@ -88,6 +88,11 @@ def kernel_names(filename: str) -> list:
                 names += [f"reduce_rows<{t}, {code}>", f"reduce_rows_block<{t}, {code}>",
                           f"reduce_cols<{t}, {code}>"]
             names += [f"argreduce_rows<{t}, 0>", f"argreduce_rows<{t}, 1>"]
+        for t in LOW_C:  # float16/bfloat16 in, float32 accumulated and written (lowp.py)
+            for op, code in op_codes(filename, "ROP").items():
+                if op in ("sum", "prod", "max", "min"):
+                    names += [f"reduce_rows<{t}, {code}>", f"reduce_rows_block<{t}, {code}>",
+                              f"reduce_cols<{t}, {code}>"]
     elif filename == "index.cu":
         for t in ALL_C:
             names += [f"index_gather<{t}>", f"index_put<{t}>", f"gather_kernel<{t}>",

@@ -30,7 +30,7 @@ _F32 = np.dtype(np.float32)
 
 # primitive -> positions (or keyword names) of the arrays it writes in place
 _COMPUTE = {
-    "where": (), "reduce": (), "argreduce": (),
+    "where": (), "argreduce": (),
     "softmax": (), "log_softmax": (), "cross_entropy": (),
     "cross_entropy_backward": (), "im2col": (), "col2im": (), "max_pool2d": (),
     "index": (), "gather": (), "nonzero": (), "attention": (), "attention_backward": (),
@@ -177,6 +177,35 @@ def _wrap_binary(fn):
     return wrapped
 
 
+def _wrap_reduce(fn):
+    """16-bit sum/prod/max/min: reduce.cu reads 16 bits and accumulates in float32 (its
+    ``ReduceAcc`` for __half/__nv_bfloat16), the small result is rounded once here."""
+    from . import layout as L
+
+    @functools.wraps(fn)
+    def wrapped(self, op, x, axes, keepdim):
+        if x.__class__ is not self.array_type or x.itemsize != 2:
+            return fn(self, op, x, axes, keepdim)
+        nd = x.ndim
+        axes = sorted({a % nd for a in axes}) if nd else []
+        if op not in ("sum", "prod", "max", "min") or not axes or not x.size:
+            return _upcast_call(self, fn, (op, x, axes, keepdim), {}, (), ())
+        shape = x.shape
+        out_shape = tuple(1 if d in axes else s for d, s in enumerate(shape)) if keepdim else \
+            tuple(s for d, s in enumerate(shape) if d not in axes)
+        out = self.xp.empty(out_shape, _F32)
+        if not out.size:
+            return self.astype(out, x.dtype)
+        st = L.estrides(x)
+        kept = [d for d in range(nd) if d not in axes]
+        kshape, (kst,) = L.coalesce([shape[d] for d in kept], [[st[d] for d in kept]])
+        red = sorted(axes, key=lambda d: -abs(st[d]))
+        rshape, (rst,) = L.coalesce([shape[d] for d in red], [[st[d] for d in red]])
+        self._reduce_pass(op, x, kshape, kst, rshape, rst, out)
+        return self.astype(out, x.dtype)
+    return wrapped
+
+
 def _wrap_matmul(fn):
     """16-bit matmul on the Tensor Cores (kernels/mma.cu); other dtypes as before."""
     @functools.wraps(fn)
@@ -235,7 +264,8 @@ def install(cls):
             w = _wrap_compute(fn, writes)
             w._lowp = True
             setattr(cls, name, w)
-    for name, wrap in (("unary", _wrap_unary), ("binary", _wrap_binary)):
+    for name, wrap in (("unary", _wrap_unary), ("binary", _wrap_binary),
+                       ("reduce", _wrap_reduce)):
         if not getattr(getattr(cls, name), "_lowp", False):
             w = wrap(getattr(cls, name))
             w._lowp = True
