@@ -8,8 +8,8 @@ and flip of 16-bit arrays run one kernel, as for any dtype; views are dtype-agno
 
 Native 16-bit compute kernels: unary and binary ops (``kernels/elementwise_lowp.cu``:
 16-bit loads and stores, float32 math, a scalar operand kept in float32) and matmul on the
-Tensor Cores (``kernels/mma.cu``: float32 accumulation).  Everything else that computes
-(reductions, softmax, losses, indexing, where, optimizer updates ...) runs on float32 copies
+Tensor Cores (``kernels/mma.cu``: float32 accumulation); sum/prod/max/min read 16 bits in
+``reduce.cu`` and accumulate in float32.  Everything else that computes (softmax, losses, indexing, where, optimizer updates ...) runs on float32 copies
 made by the cast kernels, and its float results are rounded back to the 16-bit dtype
 once.  That is PyTorch's own numerics -- its half kernels load 16 bits, compute in float ("opmath") and round the result once; sums and
 matmuls accumulate in float -- so cpu and cudasim give the same numbers.  It costs two extra
