@@ -1,0 +1,4 @@
+"""``minitorch.nn.modules.conv``: the path PyTorch code imports; re-exports the real classes (no copies)."""
+from ..conv import _ConvNd, Conv2d, Conv1d  # noqa: F401
+
+__all__ = ['Conv2d', 'Conv1d']
