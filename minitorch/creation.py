@@ -10,12 +10,52 @@ from .random import generator_for
 from .tensor import Tensor, _make, _shape_str
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like",
-           "ones_like", "full_like", "empty_like", "arange", "linspace", "eye", "rand", "randn",
+           "ones_like", "full_like", "empty_like", "arange", "linspace", "logspace", "eye", "rand",
+           "randn",
            "randint", "randperm", "normal", "rand_like", "randn_like", "randint_like",
            "bernoulli", "multinomial", "scalar_tensor", "memory_format", "preserve_format",
-           "contiguous_format"]
+           "contiguous_format", "set_default_device", "get_default_device"]
 
 from ._dtype import memory_format, preserve_format, contiguous_format  # noqa: E402,F401
+
+
+# -- the default device ---------------------------------------------------------------------
+# ``set_default_device`` / ``with minitorch.device(...)``: the device factories use when their
+# ``device`` argument is None.  None here means "never set" (factories use the cpu, and
+# ``tensor(t)`` keeps ``t``'s device, as in PyTorch).  One module-level lookup per factory call.
+_DEFAULT_DEVICE = None
+_DEVICE_STACK: list = []  # saved defaults of the ``with device(...)`` blocks being run
+
+
+def _dev(device):
+    """The canonical device for a factory's ``device`` argument (None -> the default)."""
+    return canonical(_DEFAULT_DEVICE if device is None else device)
+
+
+def set_default_device(device) -> None:
+    """Make factories (``zeros``, ``tensor``, ``randn``, ``arange`` ..., and so nn layers'
+    parameters) allocate on ``device`` when they are not given one; ``None`` restores the cpu.
+    ``*_like`` functions and ``Tensor.new_*`` keep their input's device, ``from_numpy`` stays
+    on the cpu, as in PyTorch.  Process-wide (PyTorch's is per thread)."""
+    global _DEFAULT_DEVICE
+    _DEFAULT_DEVICE = None if device is None else canonical(device)
+
+
+def get_default_device():
+    """The device factories use when given none (``device(type='cpu')`` unless set)."""
+    return canonical(_DEFAULT_DEVICE)
+
+
+def _enter_device(d) -> None:  # ``with minitorch.device('cudasim'):`` (device.__enter__)
+    global _DEFAULT_DEVICE
+    new = canonical(d)
+    _DEVICE_STACK.append(_DEFAULT_DEVICE)
+    _DEFAULT_DEVICE = new
+
+
+def _exit_device() -> None:
+    global _DEFAULT_DEVICE
+    _DEFAULT_DEVICE = _DEVICE_STACK.pop()
 
 
 def _finish(data, dev, requires_grad) -> Tensor:
@@ -158,9 +198,9 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,
            pin_memory: bool = False) -> Tensor:
     """Copy ``data`` (nested lists, numbers, NumPy arrays, tensors) into a new leaf tensor."""
     dt = None if dtype is None else D.to_dtype(dtype)
-    if isinstance(data, Tensor) and device is None:
+    if isinstance(data, Tensor) and device is None and _DEFAULT_DEVICE is None:
         device = data._device
-    dev = canonical(device)
+    dev = _dev(device)
     arr = _infer_np(data, dt)
     return _finish(dev._be.from_numpy(arr), dev, requires_grad)
 
@@ -175,10 +215,12 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     dt = None if dtype is None else D.to_dtype(dtype)
     if isinstance(data, Tensor):
         out = data
+        if device is None:
+            device = _DEFAULT_DEVICE
         if device is not None:
             out = out.to(device)
         return out if dt is None else out.to(dt)
-    dev = canonical(device)
+    dev = _dev(device)
     if isinstance(data, np.ndarray) and dev.type == "cpu" and data.dtype.kind in "fiub":
         d = dt or D.from_numpy_dtype(data.dtype)
         if data.dtype == d.np:
@@ -229,7 +271,7 @@ def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
 
 
 def empty(*size, dtype=None, device=None, requires_grad: bool = False, **_ignored) -> Tensor:
-    dev = canonical(device)
+    dev = _dev(device)
     return _finish(dev._be.empty(_size(size), _dtype_or_default(dtype)), dev, requires_grad)
 
 
@@ -238,7 +280,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
         fill_value = fill_value.item()
     dt = D.to_dtype(dtype) if dtype is not None else D.scalar_dtype(fill_value)
     D.check_scalar(fill_value, dt)
-    dev = canonical(device)
+    dev = _dev(device)
     size = _size((size,) if isinstance(size, (tuple, list)) else (size,))
     return _finish(dev._be.full(size, fill_value, dt), dev, requires_grad)
 
@@ -288,7 +330,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         dt = D.int64 if all(_is_int(v) for v in vals) else D.get_default_dtype()
     else:
         dt = D.to_dtype(dtype)
-    dev = canonical(device)
+    dev = _dev(device)
     n = max(0, int(np.ceil((end - start) / step)))
     data = dev._be.from_numpy((start + np.arange(n, dtype=np.float64) * step).astype(dt.np)
                               if dt.is_floating_point else
@@ -300,14 +342,14 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=F
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dt = _dtype_or_default(dtype)
-    dev = canonical(device)
+    dev = _dev(device)
     data = np.linspace(float(start), float(end), int(steps), dtype=np.float64)
     return _finish(dev._be.from_numpy(data.astype(dt.np)), dev, requires_grad)
 
 
 def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None) -> Tensor:
     dt = _dtype_or_default(dtype)
-    dev = canonical(device)
+    dev = _dev(device)
     data = np.logspace(float(start), float(end), int(steps), base=base).astype(dt.np)
     return _finish(dev._be.from_numpy(data), dev, False)
 
@@ -316,7 +358,7 @@ def eye(n: int, m=None, *, dtype=None, device=None, requires_grad=False) -> Tens
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"n must be greater or equal to 0, got {n if n < 0 else m}")
     dt = _dtype_or_default(dtype)
-    dev = canonical(device)
+    dev = _dev(device)
     return _finish(dev._be.from_numpy(np.eye(n, m, dtype=dt.np)), dev, requires_grad)
 
 
@@ -331,14 +373,14 @@ def _float_dtype(dtype, name):
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     dt = _float_dtype(dtype, "check_uniform_bounds")
-    dev = canonical(device)
+    dev = _dev(device)
     g = generator_for(dev, generator)
     return _finish(dev._be.uniform(_size(size), 0.0, 1.0, dt, g), dev, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     dt = _float_dtype(dtype, "normal_kernel_cpu")
-    dev = canonical(device)
+    dev = _dev(device)
     g = generator_for(dev, generator)
     return _finish(dev._be.normal(_size(size), 0.0, 1.0, dt, g), dev, requires_grad)
 
@@ -355,7 +397,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
                            f"to={high}")
     dt = D.int64 if dtype is None else D.to_dtype(dtype)
-    dev = canonical(device)
+    dev = _dev(device)
     g = generator_for(dev, generator)
     if dt.is_floating_point:
         data = dev._be.astype(dev._be.randint(_size((size,)), int(low), int(high), D.int64, g), dt)
@@ -368,7 +410,7 @@ def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad=F
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}")
     dt = D.int64 if dtype is None else D.to_dtype(dtype)
-    dev = canonical(device)
+    dev = _dev(device)
     g = generator_for(dev, generator)
     return _finish(dev._be.randperm(int(n), dt, g), dev, requires_grad)
 
@@ -390,7 +432,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
     if size is None:
         raise TypeError("normal() with float mean and std needs a size")
     dt = _float_dtype(dtype, "normal_kernel_cpu")
-    dev = canonical(device)
+    dev = canonical(device)  # not the default device: PyTorch's normal(float, float) ignores it
     g = generator_for(dev, generator)
     size = _size((size,)) if not isinstance(size, int) else (size,)
     return _finish(dev._be.normal(size, float(mean), float(std), dt, g), dev, requires_grad)

@@ -57,6 +57,16 @@ class device:
     def __hash__(self) -> int:
         return hash((self.type, self.index))
 
+    def __enter__(self) -> "device":
+        """``with minitorch.device('cudasim'):`` -- factories inside default to this device."""
+        from .creation import _enter_device
+        _enter_device(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from .creation import _exit_device
+        _exit_device()
+
 
 # device type -> factory(index) returning a Backend; factories may raise RuntimeError("why")
 _FACTORIES: Dict[str, Callable[[int], object]] = {}
