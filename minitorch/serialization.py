@@ -1,4 +1,11 @@
-"""``minitorch.save`` / ``minitorch.load``: checkpoints in the safetensors format, no pickle.
+"""``minitorch.save`` / ``minitorch.load``: checkpoints in the safetensors format.
+
+State dicts and nested containers of tensors and Python values are stored without pickle
+(below).  Whole objects that this format cannot describe (``minitorch.save(model)``, an
+optimizer, a dict holding a custom class) are pickled, with the tensors still stored as
+safetensors entries; ``load`` unpickles them only with ``weights_only=False`` or when every
+class they need is allow-listed (``add_safe_globals`` / ``safe_globals``), PyTorch 2.6's rule
+(minitorch/_safe_pickle.py).
 
 PyTorch's ``torch.save`` pickles, and unpickling a file can run any code the file names.
 A safetensors file is an 8-byte little-endian header length, a JSON header (dtype, shape and
@@ -56,8 +63,13 @@ import numpy as np
 
 from . import _dtype as D
 from .tensor import Tensor
+from ._safe_pickle import (PICKLE_KEY, add_safe_globals, safe_globals,  # noqa: F401
+                           get_safe_globals, clear_safe_globals,
+                           get_unsafe_globals_in_checkpoint)
+from . import _safe_pickle
 
-__all__ = ["save", "load", "CheckpointError"]
+__all__ = ["save", "load", "CheckpointError", "add_safe_globals", "safe_globals",
+           "get_safe_globals", "clear_safe_globals", "get_unsafe_globals_in_checkpoint"]
 
 STRUCTURE_KEY = "minitorch.structure"
 VERSION_KEY = "minitorch.format_version"
@@ -210,15 +222,32 @@ def _is_flat_state_dict(obj) -> bool:
                                          for k, v in obj.items())
 
 
-def _serialize(obj) -> bytes:
+def _serialize(obj, pickle_protocol=None) -> bytes:
     import safetensors.numpy
     enc = _Encoder()
-    structure = enc.value(obj, ())
+    try:
+        structure = enc.value(obj, ())
+    except (TypeError, ValueError) as e:  # a value the structure format cannot describe
+        return _serialize_pickled(obj, pickle_protocol, e)
     metadata = {STRUCTURE_KEY: json.dumps(structure, separators=(",", ":"), allow_nan=False),
                 VERSION_KEY: str(FORMAT_VERSION)}
     if _is_flat_state_dict(obj):
         metadata["format"] = "pt"  # same layout and names as a PyTorch state dict
     return safetensors.numpy.save(enc.arrays, metadata=metadata)
+
+
+def _serialize_pickled(obj, pickle_protocol, why: Exception) -> bytes:
+    """``obj`` pickled (tensors as safetensors entries); if pickling fails too, the structure
+    encoder's error (which names where the value sits) with pickle's reason."""
+    import pickle
+    import safetensors.numpy
+    enc = _Encoder()
+    try:
+        payload = _safe_pickle.dumps(obj, pickle_protocol, enc)
+    except (pickle.PicklingError, TypeError, AttributeError, ValueError) as e:
+        raise type(why)(f"{why}; it cannot be pickled either: {e}") from e
+    return safetensors.numpy.save(enc.arrays, metadata={PICKLE_KEY: payload,
+                                                        VERSION_KEY: str(FORMAT_VERSION)})
 
 
 # A save to a path writes a temporary file next to the target and renames it over the target:
@@ -315,18 +344,21 @@ def save(obj, f, pickle_module=None, pickle_protocol=None,
          _use_new_zipfile_serialization=True) -> None:
     """Write ``obj`` to ``f`` (a path or a binary file object) in the safetensors format.
 
-    ``obj`` may be a Tensor, a state dict, or nested dicts/lists/tuples of tensors and
-    Python scalars (e.g. ``{'model': model.state_dict(), 'optimizer': opt.state_dict(),
-    'epoch': 3}``).  Anything else (functions, custom classes) raises a TypeError that names
-    where in ``obj`` it sits.  ``pickle_protocol`` is accepted and ignored.
+    A Tensor, a state dict, or nested dicts/lists/tuples of tensors and Python scalars
+    (e.g. ``{'model': model.state_dict(), 'optimizer': opt.state_dict(), 'epoch': 3}``) are
+    stored without pickle.  Any other object (a whole model, an optimizer, a custom class) is
+    pickled with the tensors kept as safetensors entries (``pickle_protocol``, default 4);
+    loading it back needs ``weights_only=False`` or allow-listed classes.  An object that
+    cannot be pickled either (a lambda) raises a TypeError that names where it sits.
 
     A path is written atomically (a unique temporary file in the same directory, fsync,
     ``os.replace``): concurrent saves to one path each write a complete file and the last
     rename wins; a save that fails leaves the previous file as it was and no temporary file.
     """
     if pickle_module is not None:
-        raise TypeError("minitorch.save never pickles; pickle_module is not supported")
-    data = _serialize(obj)
+        raise TypeError("minitorch.save pickles only with its own pickler (tensors as "
+                        "safetensors entries); pickle_module is not supported")
+    data = _serialize(obj, pickle_protocol)
     if isinstance(f, (str, os.PathLike)):
         path = os.fspath(f)
         if isinstance(path, bytes):
@@ -581,20 +613,27 @@ def _place(t: Tensor, saved: str, map_location) -> Tensor:
                            ) from e
 
 
-def load(f, map_location=None, pickle_module=None, *, weights_only: bool = True,
+def load(f, map_location=None, pickle_module=None, *, weights_only: Optional[bool] = None,
          mmap=None, **kwargs):
     """Read an object written by :func:`save` (or any safetensors file) from a path or a
     binary file object.
 
-    Never executes code from the file: with no pickle involved, ``weights_only=True`` and
-    ``False`` behave the same.  ``map_location`` is a device (``'cpu'``,
+    A state dict or nested containers (no pickle) load the same with any ``weights_only``.
+    A pickled object (``save(model)``) loads only with ``weights_only=False`` -- which runs
+    whatever code the file names, so only for trusted files -- or, with the default
+    ``weights_only=True`` (``None`` means True, as in PyTorch 2.6), when every class it
+    needs is allow-listed with :func:`add_safe_globals` / :func:`safe_globals`; otherwise
+    ``pickle.UnpicklingError`` names the class.  ``map_location`` is a device (``'cpu'``,
     ``minitorch.device('cuda')``), a dict ``{saved_device: device}`` or a callable
     ``fn(tensor, saved_device) -> Tensor | None``; by default tensors go back to the device
     they were saved from.  A file without minitorch structure loads as a flat ``dict`` of
     tensors.  Invalid files raise :class:`CheckpointError` (a ValueError).
     """
     if pickle_module is not None:
-        raise TypeError("minitorch.load never unpickles; pickle_module is not supported")
+        raise TypeError("minitorch.load unpickles only with its own unpicklers; "
+                        "pickle_module is not supported")
+    if weights_only is None:
+        weights_only = True
     if kwargs:
         raise TypeError(f"minitorch.load got unexpected keyword arguments {sorted(kwargs)}")
     data, where = _read_bytes(f)
@@ -611,6 +650,10 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool = True,
         raise err(f"{e}") from None
     store = _Entries(entries, [n for n in header if n in entries], err)
 
+    if PICKLE_KEY in meta:
+        out = _load_pickled(meta, store, map_location, bool(weights_only), err)
+        store.warn(where)
+        return out
     structure = meta.get(STRUCTURE_KEY)
     if structure is None:  # a plain safetensors file: a flat dict, in header order
         out = {name: _place(_make_tensor(store.array(name)), "cpu", map_location)
@@ -631,6 +674,39 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool = True,
         raise err(f"{STRUCTURE_KEY} is nested too deeply") from None
     store.warn(where)
     return out
+
+
+def _load_pickled(meta, store, map_location, weights_only: bool, err):
+    version = meta.get(VERSION_KEY, str(FORMAT_VERSION))
+    if version != str(FORMAT_VERSION):
+        raise err(f"it was written in minitorch checkpoint format {version!r}; this version "
+                  f"reads format {FORMAT_VERSION}")
+
+    def make_tensor(name: str, requires_grad: bool, parameter: bool, saved_dev: str):
+        if name not in store:
+            raise err(f"the pickle references tensor {name!r}, which is not in the file")
+        t = _place(_make_tensor(store.array(name)), saved_dev, map_location)
+        if requires_grad:
+            if not t.is_floating_point():
+                raise err(f"tensor '{name}' is marked requires_grad but has dtype {t.dtype}")
+            t.requires_grad_(True)
+        if parameter:
+            from .nn.parameter import Parameter
+            t = Parameter(t.detach(), requires_grad=t.requires_grad)
+        return t
+
+    return _safe_pickle.loads(meta[PICKLE_KEY], make_tensor, weights_only, err)
+
+
+def _pickle_payload(f) -> Optional[str]:
+    """The base64 pickle of a checkpoint (None when it holds no pickle), nothing unpickled."""
+    data, where = _read_bytes(f)
+
+    def err(why: str) -> CheckpointError:
+        return CheckpointError(f"minitorch.load: {where} is not a valid minitorch/safetensors "
+                               f"checkpoint: {why}")
+    _header, meta = _parse_header(data, err)
+    return meta.get(PICKLE_KEY)
 
 
 class _Entries:
