@@ -43,8 +43,9 @@ _METHOD_FUNCTIONS = (
     "tile gather scatter_add index_select masked_fill tril triu nonzero argwhere take matmul mm "
     "bmm mv dot outer clone softmax log_softmax erf allclose isclose equal norm "
     "masked_select").split()
-for _name in _METHOD_FUNCTIONS:
-    globals()[_name] = getattr(Tensor, _name)
+from ._pytorch_names import function_form as _function_form  # noqa: E402
+for _name in _METHOD_FUNCTIONS:  # first parameter renamed self -> input (torch.exp(input=x))
+    globals()[_name] = _function_form(_name, getattr(Tensor, _name))
 del _name
 
 where = _E.where
@@ -67,16 +68,19 @@ def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
-def numel(t: Tensor):
-    return t.numel()
+def numel(input: Tensor):
+    return input.numel()
 
 
-def result_type(a, b) -> dtype:
-    return _dtype.result_type(a, b)
+def result_type(tensor, other) -> dtype:
+    return _dtype.result_type(tensor, other)
 
 
-def is_floating_point(t: Tensor):
-    return t.is_floating_point()
+def is_floating_point(input: Tensor):
+    return input.is_floating_point()
+
+
+promote_types = _function_form("promote_types", _dtype.promote_types)  # (type1, type2)
 
 
 def save(*args, **kwargs):  # provided by the training work (safetensors, no pickle)
@@ -98,7 +102,8 @@ def __getattr__(name):
             from .jit import compile as _compile
             return _compile
         return importlib.import_module(f"minitorch.{name}")
-    if name in ("viz", "nn", "optim", "utils", "datasets", "jit", "compiler", "onnx"):
+    if name in ("viz", "nn", "optim", "utils", "datasets", "jit", "compiler", "onnx",
+                "serialization", "distributed"):
         import importlib
         return importlib.import_module(f"minitorch.{name}")
     raise AttributeError(f"module 'minitorch' has no attribute '{name}'")

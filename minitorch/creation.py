@@ -260,19 +260,22 @@ def _dtype_or_default(dtype):
     return D.get_default_dtype() if dtype is None else D.to_dtype(dtype)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
-    return full(_size(size), 0, dtype=_dtype_or_default(dtype), device=device,
-                requires_grad=requires_grad)
+def zeros(*args, size=None, dtype=None, device=None, requires_grad: bool = False,
+          out=None) -> Tensor:
+    return full(_size(args if size is None else (size,)), 0, dtype=_dtype_or_default(dtype),
+                device=device, requires_grad=requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return full(_size(size), 1, dtype=_dtype_or_default(dtype), device=device,
-                requires_grad=requires_grad)
+def ones(*args, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return full(_size(args if size is None else (size,)), 1, dtype=_dtype_or_default(dtype),
+                device=device, requires_grad=requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False, **_ignored) -> Tensor:
+def empty(*args, size=None, dtype=None, device=None, requires_grad: bool = False,
+          **_ignored) -> Tensor:
     dev = _dev(device)
-    return _finish(dev._be.empty(_size(size), _dtype_or_default(dtype)), dev, requires_grad)
+    size = _size(args if size is None else (size,))
+    return _finish(dev._be.empty(size, _dtype_or_default(dtype)), dev, requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -347,11 +350,12 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=F
     return _finish(dev._be.from_numpy(data.astype(dt.np)), dev, requires_grad)
 
 
-def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None) -> Tensor:
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
     dt = _dtype_or_default(dtype)
     dev = _dev(device)
     data = np.logspace(float(start), float(end), int(steps), base=base).astype(dt.np)
-    return _finish(dev._be.from_numpy(data), dev, False)
+    return _finish(dev._be.from_numpy(data), dev, requires_grad)
 
 
 def eye(n: int, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -371,18 +375,22 @@ def _float_dtype(dtype, name):
     return dt
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+def rand(*args, size=None, generator=None, dtype=None, device=None,
+         requires_grad=False) -> Tensor:
     dt = _float_dtype(dtype, "check_uniform_bounds")
     dev = _dev(device)
     g = generator_for(dev, generator)
-    return _finish(dev._be.uniform(_size(size), 0.0, 1.0, dt, g), dev, requires_grad)
+    size = _size(args if size is None else (size,))
+    return _finish(dev._be.uniform(size, 0.0, 1.0, dt, g), dev, requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+def randn(*args, size=None, generator=None, dtype=None, device=None,
+          requires_grad=False) -> Tensor:
     dt = _float_dtype(dtype, "normal_kernel_cpu")
     dev = _dev(device)
     g = generator_for(dev, generator)
-    return _finish(dev._be.normal(_size(size), 0.0, 1.0, dt, g), dev, requires_grad)
+    size = _size(args if size is None else (size,))
+    return _finish(dev._be.normal(size, 0.0, 1.0, dt, g), dev, requires_grad)
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
@@ -438,19 +446,25 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
     return _finish(dev._be.normal(size, float(mean), float(std), dt, g), dev, requires_grad)
 
 
-def rand_like(input: Tensor, *, dtype=None, device=None, requires_grad=False, **_ignored):
+def rand_like(input: Tensor, *, generator=None, dtype=None, device=None, requires_grad=False,
+              **_ignored):
     dt, dev = _like(input, dtype, device)
-    return rand(input._data.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    return rand(input._data.shape, generator=generator, dtype=dt, device=dev,
+                requires_grad=requires_grad)
 
 
-def randn_like(input: Tensor, *, dtype=None, device=None, requires_grad=False, **_ignored):
+def randn_like(input: Tensor, *, generator=None, dtype=None, device=None, requires_grad=False,
+               **_ignored):
     dt, dev = _like(input, dtype, device)
-    return randn(input._data.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    return randn(input._data.shape, generator=generator, dtype=dt, device=dev,
+                 requires_grad=requires_grad)
 
 
-def randint_like(input: Tensor, low, high=None, *, dtype=None, device=None, **_ignored):
+def randint_like(input: Tensor, low, high=None, *, generator=None, dtype=None, device=None,
+                 requires_grad=False, **_ignored):
     dt, dev = _like(input, dtype, device)
-    return randint(low, high, input._data.shape, dtype=dt, device=dev)
+    return randint(low, high, input._data.shape, generator=generator, dtype=dt, device=dev,
+                   requires_grad=requires_grad)
 
 
 def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:

@@ -92,6 +92,8 @@ def install(Tensor) -> None:  # noqa: C901 - a flat table is the clearest form
     for name, fn in methods.items():
         if fn is not None:
             setattr(Tensor, name, fn)
+    from .._pytorch_names import apply_method_names
+    apply_method_names(Tensor)  # PyTorch's parameter names (x.matmul(other=...)), no wrapper
     for name in ("T", "mT"):
         setattr(Tensor, name, property(getattr(S, name)))
     for name, fn in new_factories().items():

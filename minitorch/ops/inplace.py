@@ -261,7 +261,16 @@ def inplace(op):
             out = out.to(self.dtype)
         return commit_inplace(self, out)
     method.__name__ = getattr(op, "__name__", "op") + "_"
+    method.__signature__ = _signature(op)  # inspect/help show op's (PyTorch's) names
     return method
+
+
+def _signature(op):
+    import inspect
+    try:
+        return inspect.signature(op)
+    except (TypeError, ValueError):
+        return None
 
 
 def _any_requires_grad(args, kwargs) -> bool:
@@ -372,4 +381,5 @@ def binary_inplace(op: str, generic):
                 return self
         return generic(self, other, **kwargs)
     method.__name__ = op + "_"
+    method.__signature__ = _signature(generic)
     return method

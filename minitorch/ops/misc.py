@@ -73,14 +73,14 @@ def new_factories() -> dict:
         return dict(dtype=self.dtype if dtype is None else dtype,
                     device=self._device if device is None else device)
 
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        return C.zeros(*size, requires_grad=requires_grad, **_kw(self, dtype, device))
+    def new_zeros(self, *args, size=None, dtype=None, device=None, requires_grad=False):
+        return C.zeros(*args, size=size, requires_grad=requires_grad, **_kw(self, dtype, device))
 
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        return C.ones(*size, requires_grad=requires_grad, **_kw(self, dtype, device))
+    def new_ones(self, *args, size=None, dtype=None, device=None, requires_grad=False):
+        return C.ones(*args, size=size, requires_grad=requires_grad, **_kw(self, dtype, device))
 
-    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
-        return C.empty(*size, requires_grad=requires_grad, **_kw(self, dtype, device))
+    def new_empty(self, *args, size=None, dtype=None, device=None, requires_grad=False):
+        return C.empty(*args, size=size, requires_grad=requires_grad, **_kw(self, dtype, device))
 
     def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
         return C.full(size, fill_value, requires_grad=requires_grad, **_kw(self, dtype, device))
@@ -112,13 +112,13 @@ def random_inplace(kind: str):
                                    f"from={lo} > to={hi}")
             data = be.uniform(shape, float(lo), float(hi), dt, g)
         elif kind == "normal":
-            mean, std = (0.0 if a is None else a), (1.0 if b is None else b)
-            if std < 0:
-                raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-            data = be.normal(shape, float(mean), float(std), dt, g)
+            mu, sigma = (0.0 if a is None else a), (1.0 if b is None else b)
+            if sigma < 0:
+                raise RuntimeError(f"normal expects std >= 0.0, but found std {sigma}")
+            data = be.normal(shape, float(mu), float(sigma), dt, g)
         else:
-            p = 0.5 if a is None else a
-            probs = p._data if isinstance(p, Tensor) else be.full(shape, p, dt)
+            prob = 0.5 if a is None else a
+            probs = prob._data if isinstance(prob, Tensor) else be.full(shape, prob, dt)
             data = be.bernoulli(be.contiguous(be.expand(probs, shape)), g)
         be.copy_(self._data, data)
         return commit_inplace(self, None)

@@ -71,17 +71,17 @@ def _replay_reshape(t, shape):
     return t.reshape(shape)
 
 
-def reshape(self: Tensor, *shape) -> Tensor:
-    shape = infer_shape(_shape_arg(shape), self._data.size)
+def reshape(self: Tensor, *args, shape=None) -> Tensor:
+    shape = infer_shape(_shape_arg(args if shape is None else (shape,)), self._data.size)
     if shape == self._data.shape:
         return _alias(self)
     return Reshape.apply(self, shape, False)
 
 
-def view(self: Tensor, *shape) -> Tensor:
-    if len(shape) == 1 and isinstance(shape[0], D.dtype):
+def view(self: Tensor, *args, size=None, dtype=None) -> Tensor:
+    if dtype is not None or (len(args) == 1 and isinstance(args[0], D.dtype)):
         raise RuntimeError("view(dtype) is not supported by minitorch; use .to(dtype)")
-    shape = infer_shape(_shape_arg(shape), self._data.size)
+    shape = infer_shape(_shape_arg(args if size is None else (size,)), self._data.size)
     return Reshape.apply(self, shape, True)
 
 
@@ -110,8 +110,8 @@ def _replay_permute(t, dims):
     return t.permute(dims)
 
 
-def permute(self: Tensor, *dims) -> Tensor:
-    dims = _shape_arg(dims)
+def permute(self: Tensor, *args, dims=None) -> Tensor:
+    dims = _shape_arg(args if dims is None else (dims,))
     n = self._data.ndim
     if len(dims) != n:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not "
@@ -172,8 +172,8 @@ def _replay_expand(t, shape):
     return t.expand(shape)
 
 
-def expand(self: Tensor, *sizes) -> Tensor:
-    sizes = _shape_arg(sizes)
+def expand(self: Tensor, *args, size=None, implicit: bool = False) -> Tensor:
+    sizes = _shape_arg(args if size is None else (size,))
     old = self._data.shape
     if len(sizes) < len(old):
         raise RuntimeError(f"expand({self.type_name()}{{{_shape_str(old)}}}, size={_shape_str(sizes)}):"
@@ -337,10 +337,10 @@ def _unique_dims(dims, n: int) -> set:
     return seen
 
 
-def flip(self: Tensor, *dims) -> Tensor:
-    if not dims:
+def flip(self: Tensor, *args, dims=None) -> Tensor:
+    if not args and dims is None:
         raise TypeError('flip() missing 1 required positional arguments: "dims"')
-    dims = _shape_arg(dims)
+    dims = _shape_arg(args if dims is None else (dims,))
     n = self._data.ndim
     wd = _unique_dims(dims, n)
     return Flip.apply(self, tuple(sorted(wd)) if n else ())  # a 0-d tensor has nothing to flip
@@ -521,10 +521,10 @@ def unbind(self: Tensor, dim: int = 0) -> tuple:
                                 for i in range(self._data.shape[d])], "Unbind")
 
 
-def repeat(self: Tensor, *sizes) -> Tensor:
-    if not sizes:
+def repeat(self: Tensor, *args, repeats=None) -> Tensor:
+    if not args and repeats is None:
         raise TypeError('repeat() missing 1 required positional arguments: "repeats"')
-    sizes = _shape_arg(sizes)
+    sizes = _shape_arg(args if repeats is None else (repeats,))
     shape = self._data.shape
     if len(sizes) < len(shape):
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
