@@ -215,3 +215,77 @@ def test_set_default_dtype_rejects_non_float(bad):
         minitorch.set_default_dtype(getattr(minitorch, bad))
     assert str(ref.value) in str(mine.value)
     assert minitorch.get_default_dtype() is minitorch.float32
+
+
+# -- torch.backends flags (no-ops, PyTorch's names and defaults) --------------------------------
+
+def test_backend_flag_defaults_match_torch():
+    b, tb = minitorch.backends, torch.backends
+    for ours, theirs, attr in ((b.cudnn, tb.cudnn, "enabled"), (b.cudnn, tb.cudnn, "benchmark"),
+                               (b.cudnn, tb.cudnn, "benchmark_limit"),
+                               (b.cudnn, tb.cudnn, "deterministic"),
+                               (b.cudnn, tb.cudnn, "allow_tf32"),
+                               (b.cuda.matmul, tb.cuda.matmul, "allow_tf32"),
+                               (b.cuda.matmul, tb.cuda.matmul,
+                                "allow_fp16_reduced_precision_reduction"),
+                               (b.cuda.matmul, tb.cuda.matmul,
+                                "allow_bf16_reduced_precision_reduction")):
+        assert getattr(ours, attr) == getattr(theirs, attr), attr
+    for name in ("flash", "mem_efficient", "math", "cudnn"):
+        assert getattr(b.cuda, f"{name}_sdp_enabled")() == \
+            getattr(tb.cuda, f"{name}_sdp_enabled")(), name
+    assert b.mps.is_available() is False and b.mps.is_built() is False
+    assert b.cudnn.is_available() is False and b.cudnn.version() is None
+    assert b.cuda.is_built() is _avail("cuda")
+    assert b.mkldnn.is_available() is False  # honest: minitorch has no oneDNN
+
+
+def test_backend_submodules_import_like_torch():
+    import importlib
+    for name in ("cudnn", "cuda", "mps"):
+        mod = importlib.import_module(f"minitorch.backends.{name}")
+        assert mod is getattr(minitorch.backends, name)
+        importlib.import_module(f"torch.backends.{name}")
+    from minitorch.backends import base, cpu  # the internal backend package still works
+    assert issubclass(cpu.CpuBackend, base.Backend)
+
+
+def test_cudnn_flags_context_manager_matches_torch():
+    b, tb = minitorch.backends, torch.backends
+    seen = []
+    for mod in (b, tb):
+        before = (mod.cudnn.enabled, mod.cudnn.benchmark, mod.cudnn.deterministic)
+        with mod.cudnn.flags(enabled=False, benchmark=True, deterministic=True):
+            seen.append((mod.cudnn.enabled, mod.cudnn.benchmark, mod.cudnn.deterministic))
+        assert (mod.cudnn.enabled, mod.cudnn.benchmark, mod.cudnn.deterministic) == before
+    assert seen[0] == seen[1]
+
+
+def test_flags_are_settable_and_matmul_rejects_typos_like_torch():
+    b, tb = minitorch.backends, torch.backends
+    old = b.cuda.matmul.allow_tf32
+    b.cuda.matmul.allow_tf32 = True
+    assert b.cuda.matmul.allow_tf32 is True
+    b.cuda.matmul.allow_tf32 = old
+    for mod in (b, tb):
+        with pytest.raises(AttributeError) as ei:
+            mod.cuda.matmul.allow_tf23 = True
+        assert "Unknown attribute allow_tf23" in str(ei.value)
+    for mod in (b, tb):
+        mod.cuda.enable_flash_sdp(False)
+        assert mod.cuda.flash_sdp_enabled() is False
+        mod.cuda.enable_flash_sdp(True)
+        assert mod.cuda.flash_sdp_enabled() is True
+
+
+def test_flags_change_no_numbers(device):
+    """Documented as no-ops: results are bit-identical with every flag flipped."""
+    b = minitorch.backends
+    a = minitorch.randn(16, 16, device=device)
+    ref = (a @ a).tolist()
+    b.cuda.matmul.allow_tf32, b.cudnn.allow_tf32 = True, False
+    try:
+        with b.cudnn.flags(enabled=False, benchmark=True, deterministic=True):
+            assert (a @ a).tolist() == ref
+    finally:
+        b.cuda.matmul.allow_tf32, b.cudnn.allow_tf32 = False, True
