@@ -52,10 +52,11 @@ def _debug() -> int:
 
 
 class _Entry:
-    __slots__ = ("guards", "graph", "replayable", "hits")
+    __slots__ = ("guards", "graph", "replayable", "hits", "cudagraph")
 
     def __init__(self, guards, graph, replayable):
         self.guards, self.graph, self.replayable, self.hits = guards, graph, replayable, 0
+        self.cudagraph = None  # mode="reduce-overhead": its CudaGraphRunner (cudagraphs.py)
 
 
 class ExplainOutput:
@@ -63,7 +64,8 @@ class ExplainOutput:
     (``[(reason, source line)]``), ``recompiles`` (``[reason]``), ``calls`` (how each call
     ran); ``str()`` is the report it prints."""
 
-    def __init__(self, name, graphs, breaks, recompiles, events, eager_reason):
+    def __init__(self, name, graphs, breaks, recompiles, events, eager_reason,
+                 cudagraphs=()):
         self.name = name
         self.graphs: List[Graph] = graphs
         self.graph_count = len(graphs)
@@ -73,6 +75,8 @@ class ExplainOutput:
         self.recompiles = recompiles
         self.calls = events
         self.eager_reason = eager_reason
+        # mode="reduce-overhead": per graph, what runs as CUDA graphs (None: not that mode)
+        self.cudagraphs: List[Optional[str]] = list(cudagraphs)
 
     def __str__(self) -> str:
         lines = [f"minitorch.compile({self.name}): {self.graph_count} graph(s), "
@@ -81,6 +85,8 @@ class ExplainOutput:
         for i, g in enumerate(self.graphs):
             ops = sum(1 for _ in g.nodes)
             lines.append(f"  graph {i}: {ops} nodes ({'; '.join(g.passes)})")
+            if i < len(self.cudagraphs) and self.cudagraphs[i]:
+                lines.append(f"    cudagraphs: {self.cudagraphs[i]}")
         for reason, src in self.graph_breaks:
             lines.append(f"  graph break: {reason} at {src or '<unknown>'}")
         for r in self.recompiles:
@@ -137,6 +143,12 @@ class CompiledFunction:
                 if e.replayable:
                     e.hits += 1
                     self._events.append("graph")
+                    if self.mode == "reduce-overhead":
+                        cg = e.cudagraph
+                        if cg is None:
+                            from .cudagraphs import CudaGraphRunner
+                            cg = e.cudagraph = CudaGraphRunner(e.graph, self.__name__)
+                        return cg(args, kwargs)
                     from .interpreter import run
                     return run(e.graph, args, kwargs)
                 why = "the previous call created state (e.g. an optimizer's first step): " \
@@ -200,9 +212,22 @@ class CompiledFunction:
         self._entries.append(_Entry(guards, g, not info["structural"]))
         return result
 
+    @property
+    def cudagraphs(self) -> list:
+        """``mode="reduce-overhead"``: each graph's ``CudaGraphRunner`` (None before its first
+        replayed call, and for graphs that are never replayed)."""
+        return [e.cudagraph for e in self._entries]
+
     def explain(self, verbose: bool = True) -> ExplainOutput:
+        cg = []
+        if self.mode == "reduce-overhead":
+            for e in self._entries:
+                if e.cudagraph is not None:
+                    cg.append(e.cudagraph.summary())
+                else:
+                    cg.append(None if e.replayable else "never replayed (it created state)")
         out = ExplainOutput(getattr(self.fn, "__name__", "fn"), self.graphs, list(self._breaks),
-                            list(self._recompiles), list(self._events), self._eager_reason)
+                            list(self._recompiles), list(self._events), self._eager_reason, cg)
         if verbose:
             print(out)
         return out
@@ -214,7 +239,9 @@ def compile(fn=None, *, fullgraph: bool = False, dynamic: bool = False, backend=
     """Compile ``fn`` (a function or an ``nn.Module``) like ``torch.compile``; also a
     decorator, with or without arguments.  ``backend``: "inductor" (elementwise groups fused
     into generated kernels, ``minitorch.compiler``), "interpret" (the IR as traced, after the
-    passes) or "eager" (no capture).  Shapes are always
+    passes) or "eager" (no capture).  ``mode="reduce-overhead"`` replays each graph's kernel
+    launches as CUDA graphs on cuda (recorded launch lists on cudasim; jit/cudagraphs.py);
+    on cpu it behaves like "default", as in PyTorch.  Shapes are always
     specialized: ``dynamic=True`` is accepted and behaves like ``dynamic=False`` (a new
     shape recompiles)."""
     if backend not in _BACKENDS:

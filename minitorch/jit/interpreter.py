@@ -60,10 +60,13 @@ def bind_inputs(g: Graph, args, kwargs) -> Dict[int, Any]:
     return env
 
 
-def execute(g: Graph, env: Dict[int, Any]) -> None:
-    syms: Dict[int, float] = {}
+def execute(g: Graph, env: Dict[int, Any], nodes=None, syms=None) -> None:
+    """Run ``nodes`` (default: all of ``g.nodes``) on ``env``; ``syms`` carries the step
+    counts between calls that run one graph in pieces (jit/cudagraphs.py)."""
+    if syms is None:
+        syms = {}
     bes: Dict[str, Any] = {}
-    for n in g.nodes:
+    for n in (g.nodes if nodes is None else nodes):
         be = bes.get(n.device)
         if be is None:
             be = bes[n.device] = canonical(n.device)._be

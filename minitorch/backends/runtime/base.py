@@ -15,6 +15,15 @@ element of the view) or NumPy scalars of an exact C type -- ``np.int32 np.int64 
 np.uint64 np.float32 np.float64 np.bool_``.  Python ints and floats are refused: a kernel
 that declares ``long long n`` and receives 4 bytes reads garbage on a GPU, silently.
 
+Capture and replay (CUDA graphs, ``minitorch.compile(mode="reduce-overhead")``):
+``rt.begin_capture()`` starts recording every launch of this runtime, ``rt.end_capture()``
+returns a ``CapturedLaunches`` whose ``replay()`` runs them again with the very same
+arguments (the arrays are kept alive by the capture).  ``CupyRuntime`` captures a CUDA stream
+into a ``cupy.cuda.Graph``; ``CudasimRuntime`` records the launch list (kernel, grid, block,
+packed argument slots) and replays it.  While capturing, kernels do not run (as on a GPU),
+and what a graph cannot hold -- ``synchronize()``, a host read-back -- raises
+``CaptureError`` with the reason.
+
 ``MINITORCH_DEBUG=1`` prints every launch (kernel, grid, block, shared memory, milliseconds
 measured after a synchronize); ``=2`` also prints a module's source when it compiles.
 """
@@ -30,7 +39,7 @@ from typing import Sequence, Tuple, Union
 import numpy as np
 
 __all__ = ["Runtime", "KernelModule", "KernelFunction", "KERNELS_DIR", "debug_level",
-           "SCALAR_TYPES", "Dim3"]
+           "SCALAR_TYPES", "Dim3", "CaptureError", "CapturedLaunches"]
 
 # <repo>/kernels: this file is <repo>/minitorch/backends/runtime/base.py
 KERNELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -172,8 +181,48 @@ def display_name(path: str) -> str:
     return path if rel.startswith("..") else rel
 
 
+class CaptureError(RuntimeError):
+    """Something was done while a runtime was capturing that a CUDA graph cannot hold (a
+    synchronize, a host read-back or upload, a launch on another device)."""
+
+
+class CapturedLaunches:
+    """The launches one capture recorded: ``replay()`` runs them again in order, with the
+    arguments they were captured with; ``len()`` is the number of kernel launches;
+    ``names`` the kernels, in order.  Implemented per runtime."""
+
+    def __init__(self, runtime: "Runtime", launches: list):
+        self.runtime = runtime
+        self.launches = launches   # (KernelFunction, grid, block, args, shared_mem, extra)
+        self.replays = 0
+
+    def __len__(self) -> int:
+        return len(self.launches)
+
+    @property
+    def names(self):
+        return [f.name for f, *_ in self.launches]
+
+    def replay(self) -> None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{self.runtime.name} graph: {len(self.launches)} launches>"
+
+
+class _Capture:
+    """The state of a capture in progress (one per process at a time)."""
+    __slots__ = ("runtime", "launches")
+
+    def __init__(self, runtime):
+        self.runtime = runtime
+        self.launches: list = []
+
+
 class KernelFunction:
     """One kernel of a compiled module: ``f(grid, block, args, shared_mem=0)`` launches it."""
+
+    _capture = None  # the _Capture in progress (class-wide: one check per launch)
 
     def __init__(self, module: "KernelModule", name: str):
         self.module = module
@@ -189,6 +238,12 @@ class KernelFunction:
                 raise TypeError(f"launch of {self.name}: args must be a tuple, got "
                                 f"{type(args).__name__}")
             args = tuple(args)
+        if self._capture is not None:
+            if self._capture.runtime is not self.module.runtime:
+                raise CaptureError(f"launch of {self.name} on {self.module.runtime.name} while "
+                                   f"{self._capture.runtime.name} is capturing a graph")
+            self._record(g, b, args, shm)
+            return
         if not debug_level():
             self._launch(g, b, args, shm)
             return
@@ -206,6 +261,11 @@ class KernelFunction:
         return DEFAULT_MAX_SHARED
 
     def _launch(self, grid, block, args: tuple, shared_mem: int) -> None:
+        raise NotImplementedError
+
+    def _record(self, grid, block, args: tuple, shared_mem: int) -> None:
+        """Called instead of ``_launch`` while the runtime captures: check the arguments and
+        append the launch (cudasim), or launch into the capturing stream (cuda)."""
         raise NotImplementedError
 
 
@@ -244,6 +304,48 @@ class Runtime:
 
     def synchronize(self) -> None:
         """Wait for every launched kernel to finish."""
+
+    # -- capture / replay (CUDA graphs) --------------------------------------------------
+    @property
+    def capturing(self) -> bool:
+        cap = KernelFunction._capture
+        return cap is not None and cap.runtime is self
+
+    def begin_capture(self) -> None:
+        """Start recording this runtime's launches (instead of running them) until
+        ``end_capture``.  One capture at a time per process."""
+        if KernelFunction._capture is not None:
+            raise CaptureError(f"{self.name}: a capture is already in progress on "
+                               f"{KernelFunction._capture.runtime.name}")
+        self._begin_capture()
+        KernelFunction._capture = _Capture(self)
+
+    def end_capture(self) -> CapturedLaunches:
+        """Stop recording; the captured launches, ready to ``replay()``."""
+        cap = KernelFunction._capture
+        if cap is None or cap.runtime is not self:
+            raise CaptureError(f"{self.name}: end_capture without begin_capture")
+        KernelFunction._capture = None
+        return self._end_capture(cap.launches)
+
+    def abort_capture(self) -> None:
+        """Drop a capture in progress (after an error), leaving the runtime usable."""
+        cap = KernelFunction._capture
+        if cap is not None and cap.runtime is self:
+            KernelFunction._capture = None
+            try:
+                self._abort_capture()
+            except Exception:  # noqa: BLE001  (already failing; the first error is the one)
+                pass
+
+    def _begin_capture(self) -> None:
+        raise CaptureError(f"{self.name}: this runtime cannot capture launches")
+
+    def _end_capture(self, launches: list) -> CapturedLaunches:
+        raise NotImplementedError
+
+    def _abort_capture(self) -> None:
+        pass
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"

@@ -38,9 +38,9 @@ import time
 import numpy as np
 
 from . import cache as _cache
-from .base import (C_NAMES, KERNELS_DIR, SCALAR_TYPES, KernelFunction, KernelModule, Runtime,
-                      _log, compile_error, debug_level, display_name, kernel_path, scalar_code,
-                      source_hash)
+from .base import (C_NAMES, KERNELS_DIR, SCALAR_TYPES, CapturedLaunches, CaptureError,
+                      KernelFunction, KernelModule, Runtime, _log, compile_error, debug_level,
+                      display_name, kernel_path, scalar_code, source_hash)
 
 __all__ = ["CudasimRuntime", "find_compiler", "unavailable_reason", "stats"]
 
@@ -318,6 +318,15 @@ class CudasimFunction(KernelFunction):
                          f"`{self.signature[i]}` but got {what}")
 
     def _launch(self, grid, block, args, shared_mem):
+        self._run(self._pack(args), grid, block, shared_mem)
+
+    def _record(self, grid, block, args, shared_mem):
+        """Capture: check and pack the arguments now; the replay passes the packed slots."""
+        KernelFunction._capture.launches.append(
+            (self, grid, block, args, shared_mem, self._pack(args)))
+
+    def _pack(self, args) -> bytes:
+        """The argument slots of one launch, checked against the kernel's signature."""
         accept = self._accept
         if len(args) != len(accept):
             raise TypeError(f"kernel {self.name} ({self.module.filename}) takes {len(accept)} "
@@ -332,7 +341,9 @@ class CudasimFunction(KernelFunction):
                 vals.append(a)
             else:
                 vals.append(self._arg(i, a))
-        buf = self._struct.pack(*vals)
+        return self._struct.pack(*vals)
+
+    def _run(self, buf, grid, block, shared_mem):
         rt = self.module.runtime
         with _LAUNCH_LOCK:
             rc = self._c_launch(self._index, buf, grid[0], grid[1], grid[2], block[0], block[1],
@@ -412,6 +423,30 @@ else:  # pragma: no cover
 _NP_NAME = {"i4": "int32", "i8": "int64", "u4": "uint32", "u8": "uint64", "f4": "float32",
             "f8": "float64", "b1": "bool_", "i1": "int8", "u1": "uint8", "i2": "int16",
             "u2": "uint16"}
+
+
+class CudasimGraph(CapturedLaunches):
+    """A captured launch list on cudasim: ``replay()`` runs each launch with its packed
+    argument slots (checked once, at capture) under one lock, in capture order -- what
+    ``cudaGraphLaunch`` does with a graph captured from one stream."""
+
+    def replay(self) -> None:
+        rt = self.runtime
+        seed, ordered = rt._seed, rt._ordered
+        dbg = debug_level()
+        t0 = time.perf_counter() if dbg else 0.0
+        with _LAUNCH_LOCK:
+            for f, g, b, _args, shm, buf in self.launches:
+                rc = f._c_launch(f._index, buf, g[0], g[1], g[2], b[0], b[1], b[2], shm, seed,
+                                 ordered)
+                if rc:
+                    err = f.module._lib.cudasim_last_error().decode(errors="replace")
+                    raise RuntimeError(f"{err} [kernel {f.name} in {f.module.filename}, grid "
+                                       f"{g}, block {b}, replaying a captured graph]")
+        self.replays += 1
+        if dbg:
+            _log(f"cudasim graph replay: {len(self.launches)} launches "
+                 f"{(time.perf_counter() - t0) * 1e3:.3f} ms")
 
 
 class _NotThisBuild(Exception):
@@ -499,7 +534,17 @@ class CudasimRuntime(Runtime):
             self._ordered, self._seed = 0, int(v) & (2**64 - 1)
 
     def synchronize(self) -> None:
+        if KernelFunction._capture is not None and KernelFunction._capture.runtime is self:
+            raise CaptureError("cudasim: synchronize() while capturing a graph (a CUDA graph "
+                               "cannot wait for its own kernels: no host synchronization "
+                               "inside a captured region)")
+
+    # -- capture / replay: the launch list -------------------------------------------------
+    def _begin_capture(self) -> None:
         pass
+
+    def _end_capture(self, launches):
+        return CudasimGraph(self, launches)
 
     # -- compile -------------------------------------------------------------------------
     def module(self, filename, name_expressions=(), options=()):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 
-from .base import (DEFAULT_MAX_SHARED, KERNELS_DIR, KernelFunction, KernelModule, Runtime,
-                      _log, compile_error, debug_level, display_name, kernel_path, scalar_code,
-                      source_hash)
+from .base import (DEFAULT_MAX_SHARED, KERNELS_DIR, CapturedLaunches, CaptureError,
+                      KernelFunction, KernelModule, Runtime, _log, compile_error, debug_level,
+                      display_name, kernel_path, scalar_code, source_hash)
 
 __all__ = ["CupyRuntime", "nvcc_check"]
 
@@ -41,6 +41,28 @@ class CupyFunction(KernelFunction):
             self._shared_attr = shared_mem
         with self.module.runtime.device:
             self._kernel(grid, block, args, shared_mem=shared_mem)
+
+
+    def _record(self, grid, block, args, shared_mem):
+        """Capture: launch into the capturing stream (CuPy launches on the current stream,
+        which begin_capture made the capture stream) and keep the arguments alive."""
+        self._launch(grid, block, args, shared_mem)
+        KernelFunction._capture.launches.append((self, grid, block, args, shared_mem, None))
+
+
+class CupyGraph(CapturedLaunches):
+    """A ``cupy.cuda.Graph`` captured from one stream; ``replay()`` launches it on the current
+    stream (so it is ordered with the eager kernels around it).  ``launches`` keeps every
+    argument array of the capture alive: the graph holds their addresses."""
+
+    def __init__(self, runtime, launches, graph):
+        super().__init__(runtime, launches)
+        self.graph = graph
+
+    def replay(self) -> None:
+        with self.runtime.device:
+            self.graph.launch()
+        self.replays += 1
 
 
 class CupyModule(KernelModule):
@@ -78,8 +100,54 @@ class CupyRuntime(Runtime):
             self.max_shared_optin = DEFAULT_MAX_SHARED
 
     def synchronize(self) -> None:
+        if self.capturing:
+            raise CaptureError("cuda: synchronize() while capturing a CUDA graph (no host "
+                               "synchronization inside a captured region)")
         with self.device:
             self.xp.cuda.runtime.deviceSynchronize()
+
+    # -- capture / replay: CUDA stream capture into a cupy.cuda.Graph ---------------------
+    def _begin_capture(self) -> None:
+        cp = self.xp
+        with self.device:
+            # everything queued before the capture must be done before the graph's first
+            # replay reads it: the capture stream starts after the current one
+            cur = cp.cuda.get_current_stream()
+            stream = cp.cuda.Stream(non_blocking=True)
+            stream.wait_event(cur.record())
+            stream.use()
+            try:
+                mode = getattr(cp.cuda.runtime, "streamCaptureModeRelaxed", None)
+                # relaxed: allocations from the memory pool (cudaMalloc) are allowed
+                if mode is None:
+                    stream.begin_capture()
+                else:
+                    stream.begin_capture(mode)
+            except Exception:
+                cur.use()
+                raise
+        self._cap = (stream, cur)
+
+    def _end_capture(self, launches):
+        stream, cur = self._cap
+        self._cap = None
+        with self.device:
+            try:
+                graph = stream.end_capture()
+            finally:
+                cur.use()
+        return CupyGraph(self, launches, graph)
+
+    def _abort_capture(self) -> None:
+        cap, self._cap = getattr(self, "_cap", None), None
+        if cap is None:
+            return
+        stream, cur = cap
+        with self.device:
+            try:
+                stream.end_capture()
+            finally:
+                cur.use()
 
     def module(self, filename, name_expressions=(), options=()):
         import cupy
