@@ -1,4 +1,4 @@
-"""``minitorch.optim``: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad) and learning-rate
+"""``minitorch.optim``: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad, LBFGS) and learning-rate
 schedulers (``minitorch.optim.lr_scheduler``), with PyTorch's names, options, update
 formulas and ``state_dict`` formats."""
 from .optimizer import Optimizer, required  # noqa: F401
@@ -7,6 +7,7 @@ from .adam import Adam  # noqa: F401
 from .adamw import AdamW  # noqa: F401
 from .rmsprop import RMSprop  # noqa: F401
 from .adagrad import Adagrad  # noqa: F401
+from .lbfgs import LBFGS  # noqa: F401
 from . import lr_scheduler  # noqa: F401
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LBFGS", "lr_scheduler"]
