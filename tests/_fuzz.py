@@ -120,9 +120,9 @@ class _Gen:
     def values(self, shape, dt):
         rng = self.rng
         if dt == "bool":
-            return rng.random(shape) < 0.5
+            return np.asarray(rng.random(shape) < 0.5)
         if dt in ("int32", "int64"):
-            return rng.integers(-4, 5, size=shape).astype(dt)
+            return np.asarray(rng.integers(-4, 5, size=shape), dtype=dt)
         a = rng.standard_normal(shape) * 2.0
         if self.chance(0.3):  # ties and exact zeros
             a = np.round(a * 2) / 2
@@ -130,7 +130,7 @@ class _Gen:
             k = max(1, a.size // 8)
             idx = rng.integers(a.size, size=k)
             a.reshape(-1)[idx] = rng.choice([np.inf, -np.inf, np.nan, -0.0, 0.0], size=k)
-        return a.astype(np.float64)
+        return np.asarray(a, dtype=np.float64)
 
     # program building
     def run(self, line):
@@ -502,8 +502,7 @@ def op_index(g, x, shape, dt):
         name, ok = g.new(c)
         if not ok:
             return None
-        vs = tuple(g.env[name][eval(key, {}) if key != "..." else ...].shape) \
-            if _safe_index(g, name, key) else ()
+        vs = _index_shape(g, name, key)
         if g.chance(0.3) and vs:
             vs = vs[1:]
         v = g.fresh(vs, dt if g.chance(0.7) else g.dtype()) if g.chance(0.8) else g.scalar()
@@ -512,12 +511,11 @@ def op_index(g, x, shape, dt):
     raise AssertionError(f)
 
 
-def _safe_index(g, name, key):
+def _index_shape(g, name, key):
     try:
-        g.env[name][eval("np.s_[" + key + "]", {"np": np})]
-        return True
-    except Exception:
-        return False
+        return tuple(g.env[name][eval("np.s_[" + key + "]", {"np": np})].shape)
+    except Exception:  # noqa: BLE001 - PyTorch refuses the key: any value shape will do
+        return ()
 
 
 def _mm_operand(g, shape, dt):
@@ -587,6 +585,11 @@ def op_nn(g, x, shape, dt):
         return f"F.hardtanh({x}, {g.pick(['-1.0', '-0.5'])}, {g.pick(['1.0', '2.0'])})"
     if f in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "bce_logits", "kl_div"):
         y = g.fresh(shape if g.chance(0.9) else shape[1:], dt if g.chance(0.9) else None)
+        if f == "huber_loss" and dt in FLOATS:
+            # EXCLUDED: huber_loss with a target of another dtype: PyTorch's forward accepts
+            # it, its backward then fails inside (``Found dtype Long but expected Float``,
+            # ``... BFloat16 but expected Half``), an internal error, not a behaviour to copy
+            y = g.fresh(shape, dt)
         extra = ""
         if f == "smooth_l1_loss":
             extra = f", beta={g.pick(['1.0', '0.5'])}"

@@ -25,8 +25,7 @@ def install(Tensor) -> None:  # noqa: C901 - a flat table is the clearest form
         "__mod__": E.remainder, "__rmod__": reflected(E.Remainder),
         "__matmul__": L.matmul, "__rmatmul__": L.rmatmul,
         "__neg__": E.neg, "__pos__": lambda self: self, "__abs__": E.abs,
-        "__invert__": lambda self: (E.logical_not(self) if self._data.dtype.kind == "b"
-                                    else E.bitwise_not(self)),
+        "__invert__": E.invert,
         "__and__": E.bitwise_and, "__or__": E.bitwise_or, "__xor__": E.bitwise_xor,
         "__rand__": E.bitwise_and, "__ror__": E.bitwise_or, "__rxor__": E.bitwise_xor,
         "__eq__": E.eq, "__ne__": E.ne, "__lt__": E.lt, "__le__": E.le, "__gt__": E.gt,

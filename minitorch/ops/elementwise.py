@@ -371,7 +371,16 @@ class Fmod(_IntDivision):
 
 
 class FloorDivide(_IntDivision):
+    """``floor_divide`` / ``//``: PyTorch defines no derivative, its backward raises."""
     op = "floor_divide"
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("derivative for aten::floor_divide is not implemented")
+
+
+class DivFloor(FloorDivide):
+    """``div(rounding_mode='floor')``: the same values; PyTorch's gradient is zero."""
 
     @staticmethod
     def backward(ctx, g):
@@ -401,13 +410,17 @@ def _b_grad(ctx, g):
     return _grad_for(g, ctx._in[1])
 
 
-for _cls in (Add, Sub, Mul, Div, Pow, Maximum, Minimum, Remainder, Fmod, FloorDivide):
+for _cls in (Add, Sub, Mul, Div, Pow, Maximum, Minimum, Remainder, Fmod, FloorDivide,
+             DivFloor):
     _cls._backward_cls.a_grad = _a_grad
     _cls._backward_cls.b_grad = _b_grad
 
 
 # --------------------------------------------------------------------------------------------
 # user-facing binary functions (Tensor methods and minitorch.* functions)
+
+_BOOL_KERNEL = {"floor_divide": "div_floor_cpu"}  # PyTorch's kernel names for bool // bool
+
 
 def _binary_fn(cls, name):
     op = cls.op
@@ -416,6 +429,9 @@ def _binary_fn(cls, name):
 
     def fn(self, other):
         if check_zero:
+            if _is_bool(self) and _is_bool(other):
+                raise NotImplementedError(f'"{_BOOL_KERNEL.get(op, op + "_cpu")}" not '
+                                          f"implemented for 'Bool'")
             _check_int_zero_division(self, other)
         if isinstance(other, Tensor) and isinstance(self, Tensor):
             x = self._data
@@ -518,10 +534,25 @@ binary_sub = _binary_fn(Sub, "__sub__")
 binary_mul = _binary_fn(Mul, "__mul__")
 binary_div = _binary_fn(Div, "__truediv__")
 binary_pow = _binary_fn(Pow, "__pow__")
-maximum = _binary_fn(Maximum, "maximum")
-minimum = _binary_fn(Minimum, "minimum")
+_maximum = _binary_fn(Maximum, "maximum")
+_minimum = _binary_fn(Minimum, "minimum")
+
+
+def _tensor_other(name, fn):
+    def op(input, other):
+        if not isinstance(other, Tensor):  # PyTorch: only Tensor overloads
+            raise TypeError(f"{name}(): argument 'other' must be Tensor, not "
+                            f"{type(other).__name__}")
+        return fn(input, other)
+    op.__name__ = name
+    return op
+
+
+maximum = _tensor_other("maximum", _maximum)
+minimum = _tensor_other("minimum", _minimum)
 remainder = _binary_fn(Remainder, "remainder")
 floor_divide = _binary_fn(FloorDivide, "floor_divide")
+_div_floor = _binary_fn(DivFloor, "div")
 _fmod = _binary_fn(Fmod, "fmod")
 
 
@@ -547,12 +578,11 @@ def _bitwise(name):
     f = _binary_fn(_CMP[name], name)
 
     def fn(self, other):
-        for t in (self, other):
-            if isinstance(t, Tensor) and t._data.dtype.kind in "fV":
-                raise RuntimeError(f'"{name}_cpu" not implemented for '
-                                   f"'{'Float' if t._data.dtype == np.float32 else 'Double'}'")
-            if isinstance(t, float):
-                raise TypeError(f"{name}(): expected an integer or bool operand, got float")
+        if isinstance(other, (Tensor, Number, np.bool_, np.number)):
+            rt = D.result_type(self, other)  # PyTorch names the promoted dtype
+            if rt.is_floating_point:
+                raise NotImplementedError(f'"{name}_cpu" not implemented for '
+                                          f"'{rt.pt_name}'")
         return f(self, other)
     fn.__name__ = name
     return fn
@@ -563,15 +593,28 @@ bitwise_or = _bitwise("bitwise_or")
 bitwise_xor = _bitwise("bitwise_xor")
 
 
+def _alpha(input, other, alpha):
+    """other * alpha with PyTorch's dtype rules: the result dtype is that of input + other
+    (bool + bool stays bool), a float alpha refused for integral operands."""
+    rt = D.result_type(input, other)
+    if isinstance(alpha, float) and not rt.is_floating_point:
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
+                           "point number.")
+    if rt is D.bool:
+        alpha = bool(alpha)
+        return other if alpha else other & False
+    return other * alpha
+
+
 def add(input, other, *, alpha=1):
     if alpha != 1:
-        other = other * alpha
+        other = _alpha(input, other, alpha)
     return binary_add(input, other)
 
 
 def sub(input, other, *, alpha=1):
     if alpha != 1:
-        other = other * alpha
+        other = _alpha(input, other, alpha)
     return binary_sub(input, other)
 
 
@@ -579,7 +622,7 @@ def div(input, other, *, rounding_mode=None):
     if rounding_mode is None:
         return binary_div(input, other)
     if rounding_mode == "floor":
-        return floor_divide(input, other)
+        return _div_floor(input, other)
     if rounding_mode == "trunc":
         q = binary_div(input, other)
         q = where(q < 0, ceil(q), floor(q))
@@ -648,6 +691,8 @@ _REFUSED = {
     "abs": (NotImplementedError, '"abs_cpu" not implemented for \'Bool\''),
     "relu": (RuntimeError, "Boolean inputs not supported for relu"),
     "round": (NotImplementedError, '"round_vml_cpu" not implemented for \'Bool\''),
+    "floor": (NotImplementedError, '"floor_vml_cpu" not implemented for \'Bool\''),
+    "ceil": (NotImplementedError, '"ceil_vml_cpu" not implemented for \'Bool\''),
 }
 
 
@@ -676,8 +721,8 @@ def _zero_grad(ctx, g):
 
 
 Sign = _unary("sign", _zero_grad, to_float=False)
-Floor = _unary("floor", _zero_grad, to_float=False)
-Ceil = _unary("ceil", _zero_grad, to_float=False)
+Floor = _unary("floor", _zero_grad, to_float=False, refuse="b")
+Ceil = _unary("ceil", _zero_grad, to_float=False, refuse="b")
 Round = _unary("round", _zero_grad, to_float=False, refuse="b")
 LogicalNot = _unary("logical_not", lambda ctx, g: None, to_float=False)
 BitwiseNot = _unary("bitwise_not", lambda ctx, g: None, to_float=False)
@@ -694,7 +739,8 @@ class ThresholdBackward(Function):
         be = g._device._be
         ctx.save_for_backward(out)
         o = out._data
-        return be.where(be.binary("gt", o, o.dtype.type(0)), g._data, g._data.dtype.type(0))
+        # ``out <= 0`` (not ``out > 0``): a NaN output passes its gradient on, as in PyTorch
+        return be.where(be.binary("le", o, o.dtype.type(0)), g._data.dtype.type(0), g._data)
 
     @staticmethod
     def backward(ctx, gg):
@@ -759,8 +805,19 @@ def logical_not(self):
 
 def bitwise_not(self):
     if self._data.dtype.kind in "fV":
-        raise RuntimeError("bitwise_not is only supported for integer and boolean tensors")
+        raise NotImplementedError(f'"bitwise_not_cpu" not implemented for '
+                                  f"'{self.dtype.pt_name}'")
     return _unary_fn(BitwiseNot, "bitwise_not")(self)
+
+
+def invert(self):
+    """``~t``: logical not on bool, bitwise not on integers; PyTorch's TypeError on floats."""
+    if self._data.dtype.kind == "b":
+        return logical_not(self)
+    if self._data.dtype.kind in "fV":
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                        "tensors")
+    return bitwise_not(self)
 
 
 def square(self):
@@ -806,10 +863,14 @@ logical_xor = _logical("logical_xor", lambda a, b: bitwise_xor(a, b))
 
 
 def isinf(self):
+    if self._data.dtype.kind in "biu":  # no infinities: all False (abs refuses bool)
+        return self != self
     return abs(self) == float("inf")
 
 
 def isfinite(self):
+    if self._data.dtype.kind in "biu":
+        return self == self
     return ~(isnan(self) | isinf(self))
 
 
@@ -902,9 +963,9 @@ def clamp(self, min=None, max=None):  # noqa: A002
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = self
         if min is not None:
-            out = maximum(out, min)
+            out = _maximum(out, min)
         if max is not None:
-            out = minimum(out, max)
+            out = _minimum(out, max)
         return out
     return Clamp.apply(self, min, max)
 

@@ -443,6 +443,8 @@ def gather(self: Tensor, dim: int, index: Tensor) -> Tensor:
     d = _check_index_arg("gather", self, dim, index)
     if index._data.dtype != np.int64:  # int32 indices are accepted, as in PyTorch
         index = index.long()
+    if self._data.ndim == 0:  # PyTorch: a 0-d input is a vector of one element
+        return Gather.apply(self.reshape(1), 0, index.reshape(-1)).reshape(index.shape)
     return Gather.apply(self, d, index)
 
 
@@ -488,6 +490,10 @@ def scatter_add(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
             raise RuntimeError(f"Size does not match at dimension {k} expected index "
                                f"{_shape_str(index._data.shape)} to be smaller than src "
                                f"{_shape_str(src._data.shape)}")
+    if self._data.ndim == 0:  # PyTorch: a 0-d self is a vector of one element
+        n = index._data.size
+        return ScatterAdd.apply(self.reshape(1), 0, index.reshape(-1),
+                                src.reshape(-1)[:n]).reshape(())
     return ScatterAdd.apply(self, d, index, src)
 
 
@@ -497,11 +503,20 @@ def index_select(self: Tensor, dim: int, index: Tensor) -> Tensor:
     if index._data.dtype.kind not in "iu":
         raise IndexError("index_select(): Expected dtype int32 or int64 for index")
     d = _wrap_dim(dim, self._data.ndim)
+    if self._data.ndim == 0:
+        if index._data.size != 1:
+            raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got "
+                               f"{index._data.size} value(s)")
+        return gather(self, 0, index.reshape(()))
     return getitem(self, (slice(None),) * d + (index.reshape(-1),))
 
 
 def masked_fill(self: Tensor, mask: Tensor, value) -> Tensor:
-    if not isinstance(mask, Tensor) or mask._data.dtype.kind != "b":
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"masked_fill() received an invalid combination of arguments - got "
+                        f"({type(mask).__name__}, {type(value).__name__}), but expected one of:"
+                        f"\n * (Tensor mask, Tensor value)\n * (Tensor mask, Number value)")
+    if mask._data.dtype.kind != "b":
         raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
                            + (mask.dtype.name if isinstance(mask, Tensor) else type(mask).__name__))
     if isinstance(value, Tensor):

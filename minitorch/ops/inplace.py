@@ -333,6 +333,9 @@ class Overwrite(Function):
 
 def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     check_inplace(self)
+    if isinstance(src, (bool, int, float)):  # PyTorch accepts a number: a 0-d source
+        from ..creation import tensor
+        src = tensor(src, device=self._device)
     if not isinstance(src, Tensor):
         raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
     if src._device is not self._device:

@@ -37,8 +37,20 @@ def _check_pair(a, b, name="matmul"):
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype.c_name} "
                            f"!= {b.dtype.c_name}")
     if a._data.ndim == 0 or b._data.ndim == 0:
+        if name == "mv":  # PyTorch's mv reads size(0) of each first
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
         raise RuntimeError(f"both arguments to {name} need to be at least 1D, but they are "
                            f"{a._data.ndim}D and {b._data.ndim}D")
+
+
+def _check_not_bool(a, b):
+    """PyTorch has no bool matmul kernels: its error (after the shape checks), naming the
+    kernel the shapes would reach."""
+    if a._data.dtype.kind == "b" and a._data.size and b._data.size:
+        na, nb = a._data.ndim, b._data.ndim
+        kernel = ("dot" if na == 1 and nb == 1 else "addmv_impl_cpu" if nb == 1
+                  else "bmm" if nb >= 3 else "addmm_impl_cpu_")
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
 
 
 def _mm_error(sa, sb):
@@ -69,7 +81,9 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         raise _mm_error(sa, sb)
     if len(sa) >= 2 and len(sb) >= 2:
         broadcast_shapes(sa[:-2], sb[:-2])
+        _check_not_bool(a, b)
         return MatMul.apply(a, b)
+    _check_not_bool(a, b)
     x = a.unsqueeze(0) if len(sa) == 1 else a
     y = b.unsqueeze(-1) if len(sb) == 1 else b
     out = MatMul.apply(x, y)
@@ -94,6 +108,7 @@ def mm(a: Tensor, b: Tensor) -> Tensor:
         raise RuntimeError("mat2 must be a matrix")
     if a._data.shape[1] != b._data.shape[0]:
         raise _mm_error(a._data.shape, b._data.shape)
+    _check_not_bool(a, b)
     return MatMul.apply(a, b)
 
 
@@ -109,6 +124,7 @@ def bmm(a: Tensor, b: Tensor) -> Tensor:
     if sb[0] != sa[0] or sb[1] != sa[2]:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{sa[0]}, {sa[2]}] but got: [{sb[0]}, {sb[1]}].")
+    _check_not_bool(a, b)
     return MatMul.apply(a, b)
 
 
@@ -129,4 +145,7 @@ def dot(a: Tensor, b: Tensor) -> Tensor:
 
 
 def outer(a: Tensor, b: Tensor) -> Tensor:
+    for what, t in (("self", a), ("vec2", b)):
+        if isinstance(t, Tensor) and t._data.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {what}, but got {t._data.ndim}-D")
     return a.reshape(-1, 1) * b.reshape(1, -1)

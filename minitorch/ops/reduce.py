@@ -64,6 +64,11 @@ class Sum(Function):
 
 
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A001
+    if dtype is not None and input._requires_grad:
+        from ..autograd.function import is_grad_enabled
+        dt = D.to_dtype(dtype)
+        if not dt.is_floating_point and is_grad_enabled():
+            raise RuntimeError(f"Autograd not support dtype: {dt.pt_name}")
     return Sum.apply(input, norm_dims(dim, input._data.ndim), keepdim,
                      None if dtype is None else D.to_dtype(dtype))
 
@@ -231,6 +236,8 @@ class ArgReduce(Function):
 
 
 def _argreduce(op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
+    if input._data.dtype.kind == "b":
+        raise RuntimeError(f"{op}(): does not support bool input")
     if dim is not None:
         _int_dim(op, dim)
     d = None if dim is None else _wrap_dim(dim, input._data.ndim)

@@ -148,6 +148,8 @@ def T(self: Tensor) -> Tensor:
 
 
 def mT(self: Tensor) -> Tensor:
+    if self._data.ndim == 0:  # PyTorch: the identity on 0-d (deprecated there, a warning)
+        return _alias(self)
     if self._data.ndim < 2:
         raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got "
                            f"{self._data.ndim}-D tensor.")
@@ -466,6 +468,8 @@ def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
 
 
 def split(self: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    if self._data.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = _wrap_dim(dim, self._data.ndim)
     size = self._data.shape[d]
     if isinstance(split_size_or_sections, int):
@@ -506,6 +510,8 @@ builtin_sum = sum
 def chunk(self: Tensor, chunks: int, dim: int = 0) -> tuple:
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
+    if self._data.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     d = _wrap_dim(dim, self._data.ndim)
     size = self._data.shape[d]
     step = -(-size // chunks) if size else 1

@@ -141,13 +141,16 @@ def _softmax_impl(fn, name, input, dim, dtype):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
     if dtype is not None:
         input = input.to(D.to_dtype(dtype))
-    if input._data.dtype.kind not in "fV":
-        raise NotImplementedError(f'"{name}_lastdim_kernel_impl" not implemented for '
-                           f"'{input.type_name()[6:-6]}'")
     nd = input._data.ndim
     if dim is None:
         dim = _softmax_dim(name, nd)
     dim = _wrap_dim(dim, nd)
+    if input._data.dtype.kind not in "fV":
+        if not input._data.size:  # PyTorch runs no kernel: an empty result of that dtype
+            return input.detach().clone()
+        kernel = f"{name}_lastdim_kernel_impl" if dim >= nd - 1 else f"{name}_kernel_impl"
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{input.type_name()[6:-6]}'")
     if nd == 0:
         return fn.apply(input.reshape(1), 0).reshape(())
     return fn.apply(input, dim)

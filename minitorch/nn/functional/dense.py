@@ -88,6 +88,8 @@ def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tens
         raise RuntimeError(f"linear(): weight must be 1-D or 2-D, got {weight._data.ndim}-D")
     if sx[-1] != sw[1]:
         raise _mm_error(sx, (sw[1], sw[0]))
+    if input._data.dtype.kind == "b" and input._data.size and weight._data.size:
+        raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
     if bias is not None and bias._data.shape not in ((sw[0],), (1,), ()):
         out = Addmm.apply(input.reshape(-1, sx[-1]), weight, None)
         return out.reshape(*sx[:-1], sw[0]) + bias

@@ -60,6 +60,18 @@ def _check_reduction(reduction: str) -> None:
         raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
+def _float_pair(kernel: str, input, target):
+    """PyTorch's pointwise losses run in the promoted dtype and exist for floats only: its
+    dispatch error for other dtypes, and both operands cast to the promoted dtype."""
+    if not (isinstance(input, Tensor) and isinstance(target, Tensor)):
+        return input, target
+    rt = D.result_type(input, target)
+    if not rt.is_floating_point:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{rt.pt_name}\'')
+    return (input if input.dtype is rt else input.to(rt),
+            target if target.dtype is rt else target.to(rt))
+
+
 def _warn_size(input: Tensor, target: Tensor) -> None:
     if target.shape != input.shape:
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input size "
@@ -124,6 +136,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     if _ac.active:  # autocast (minitorch/amp): runs in float32
         input, target, weight = _ac.cast_fp32(input, target, weight)
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    input, target = _float_pair("mse_cpu", input, target)
     _warn_size(input, target)
     if (weight is None and reduction in ("mean", "sum", "none") and isinstance(target, Tensor)
             and input._data.shape == target._data.shape
@@ -143,6 +156,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    input, target = _float_pair("smooth_l1_cpu", input, target)
     _warn_size(input, target)
     if beta == 0.0:
         return l1_loss(input, target, reduction=reduction)
@@ -160,6 +174,15 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     """0.5·d² where |d| < delta, else delta·(|d| - 0.5·delta)."""
     if _ac.active:  # autocast (minitorch/amp): runs in float32
         input, target, weight = _ac.cast_fp32(input, target, weight)
+    if isinstance(input, Tensor) and isinstance(target, Tensor):
+        # PyTorch's huber_loss writes into an output of the input's dtype
+        rt, out = D.result_type(input, target), input.dtype
+        if rt.category > out.category:
+            raise RuntimeError(f"result type {rt.pt_name} can't be cast to the desired output "
+                               f"type {out.pt_name}")
+        input, target = _float_pair("huber_cpu", input, target)
+        if out is not rt:
+            input, target = input.to(out), target.to(out)
     _warn_size(input, target)
     d = input - target
     ad = d.abs()
@@ -210,6 +233,8 @@ class NllLoss(Function):
         if reduction == "mean":
             # ignored targets get exactly 0 (every target ignored: 0, not 0/0, as PyTorch)
             coef = where(ctx.valid, coef / ctx.wsum, 0.0)
+        else:  # exactly 0 also where g is inf (not 0 * inf = NaN), as PyTorch
+            coef = where(ctx.valid, coef, 0.0)
         coef = coef.reshape(ctx.idx.shape)
         # the indices were checked in forward: skip scatter_add's range checks
         return ScatterAdd.apply(g.new_zeros(shape), 1, ctx.idx, coef), None, None, None, None
@@ -498,6 +523,8 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
                       "'batchmean' in the next major release.", stacklevel=2)
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce, reduction)
+    if any(isinstance(t, Tensor) and not t.dtype.is_floating_point for t in (input, target)):
+        raise RuntimeError("kl_div: Integral inputs not supported.")
     if log_target:
         loss = target.exp() * (target - input)
     else:

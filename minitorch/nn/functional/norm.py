@@ -73,6 +73,16 @@ def layer_norm(input: Tensor, normalized_shape, weight: Optional[Tensor] = None,
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
                                f"got {name} of shape {_shape_str(t.shape)} and normalized_shape "
                                f"= {list(ns)}")
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f'"LayerNormKernelImpl" not implemented for '
+                                  f"'{input.dtype.pt_name}'")
+    if _fused_ok(input, weight, bias):
+        return LayerNorm_.apply(input, weight, bias, k, float(eps))
+    return _layer_norm_ops(input, weight, bias, k, eps)
+
+
+def _layer_norm_ops(input, weight, bias, k, eps):
+    """LayerNorm composed from Tensor ops (dtypes the fused primitive does not take)."""
     dims = tuple(range(input.ndim - k, input.ndim))
     mean = input.mean(dims, keepdim=True)
     var = input.var(dims, keepdim=True, correction=0)
@@ -115,6 +125,9 @@ def group_norm(input: Tensor, num_groups: int, weight: Optional[Tensor] = None,
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
     """input / max(‖input‖_p along dim, eps)."""
+    if isinstance(input, Tensor) and not input.dtype.is_floating_point:
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {input.dtype.pt_name}")
     if p == 2.0:
         sq = (input * input).sum(dim, keepdim=True)
         pos = sq > 0

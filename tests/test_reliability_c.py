@@ -1,0 +1,280 @@
+"""Reliability, part C: the disagreements with PyTorch found by tests/test_fuzz_parity.py.
+
+Each case is a small program run on minitorch (on every test device) and on PyTorch (cpu):
+the same values, dtypes and gradients, or the same exception class (and the meaningful words
+of its message).  Each one failed before its fix; the fuzzer seed that found it is noted.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minitorch
+
+torch = pytest.importorskip("torch")
+
+
+def _plain(r):
+    """Tensors (also inside tuples and lists) as (values, dtype name, shape)."""
+    if hasattr(r, "detach"):
+        v = r.detach().cpu()
+        if str(v.dtype).split(".")[-1] in ("float16", "bfloat16"):
+            v = v.float()
+        return (np.asarray(v.numpy()).tolist(), str(r.dtype).split(".")[-1], tuple(r.shape))
+    if isinstance(r, (tuple, list)):
+        return type(r)(_plain(x) for x in r)
+    return r
+
+
+def _outcome(fn):
+    """('ok', value) or (builtin exception class, first line of the message)."""
+    try:
+        r = fn()
+    except Exception as e:  # noqa: BLE001 - the class is what is compared
+        base = next(c for c in type(e).__mro__ if c.__module__ == "builtins")
+        return base.__name__, str(e).split("\n")[0]
+    return "ok", _plain(r)
+
+
+def _nan_safe(v):
+    """Values with NaN spelled out, so that equal results compare equal."""
+    if isinstance(v, float) and v != v:
+        return "nan"
+    if isinstance(v, (list, tuple)):
+        return type(v)(_nan_safe(x) for x in v)
+    return v
+
+
+def _same(fn, dev, words=True):
+    """fn(m, dev) behaves the same on minitorch (on ``dev``) and on PyTorch (cpu)."""
+    got = _nan_safe(_outcome(lambda: fn(minitorch, dev)))
+    want = _nan_safe(_outcome(lambda: fn(torch, "cpu")))
+    if words or got[0] == "ok":
+        assert got == want
+    else:
+        assert got[0] == want[0], (got, want)
+
+
+def _grad(expr):
+    """A case returning (forward value, gradient of x) for x = tensor([...]) requiring grad."""
+    def fn(m, dev):
+        x = m.tensor([1.5, -0.5, 0.0, 2.0], device=dev, requires_grad=True)
+        y = expr(m, x)
+        y.backward(m.ones(y.shape, dtype=y.dtype, device=dev))
+        return y, x.grad
+    return fn
+
+
+def _t(m, dev, data, dt):
+    return m.tensor(data, dtype=getattr(m, dt), device=dev)
+
+
+# -- errors: the class PyTorch raises (dtype dispatch errors are NotImplementedError) ---------
+
+ERRORS = {
+    # bitwise ops on floats: NotImplementedError naming the promoted dtype (seed 0, 26)
+    "and_float": lambda m, d: _t(m, d, [1.0], "float32") & _t(m, d, [1], "int64"),
+    "or_half": lambda m, d: _t(m, d, [1.0], "float16") | _t(m, d, [1.0], "float32"),
+    "xor_bf16": lambda m, d: _t(m, d, [1.0], "bfloat16") ^ _t(m, d, [1], "int32"),
+    "and_int_float_scalar": lambda m, d: _t(m, d, [1], "int64") & 1.5,
+    "bitwise_not_float": lambda m, d: _t(m, d, [1.0], "float64").bitwise_not(),
+    # ~float is a TypeError in PyTorch (seed 258)
+    "invert_float": lambda m, d: ~_t(m, d, [1.0], "float32"),
+    # masked_fill with a Python bool mask: TypeError (seed 93)
+    "masked_fill_python_mask": lambda m, d: _t(m, d, [1.0], "float32").masked_fill(True, 1.0),
+    # outer of non-vectors (seed 20)
+    "outer_2d": lambda m, d: m.outer(m.ones(2, 2, device=d), m.ones(2, device=d)),
+    "outer_vec2_2d": lambda m, d: m.outer(m.ones(2, device=d), m.ones(2, 1, device=d)),
+    # maximum/minimum take tensors only (seed 297)
+    "maximum_scalar": lambda m, d: m.maximum(_t(m, d, [1], "int32"), 0.5),
+    "minimum_scalar_method": lambda m, d: _t(m, d, [1.0], "float32").minimum(2),
+    # floor/ceil refuse bool (seed 116)
+    "floor_bool": lambda m, d: _t(m, d, [True], "bool").floor(),
+    "ceil_bool": lambda m, d: m.ceil(_t(m, d, [True], "bool")),
+    # argmax/argmin refuse bool (seed 169)
+    "argmax_bool": lambda m, d: _t(m, d, [[True, False]], "bool").argmax(1),
+    "argmin_bool": lambda m, d: _t(m, d, [True, False], "bool").argmin(),
+    # losses: PyTorch's float-only kernels (seeds 75, 104, 111, 215, 222)
+    "kl_div_int": lambda m, d: m.nn.functional.kl_div(_t(m, d, [1, 2], "int64"),
+                                                      _t(m, d, [1.0, 2.0], "float32")),
+    "kl_div_int_target": lambda m, d: m.nn.functional.kl_div(
+        _t(m, d, [1.0, 2.0], "float32"), _t(m, d, [1, 2], "int32"), reduction="sum"),
+    "normalize_int": lambda m, d: m.nn.functional.normalize(_t(m, d, [1, 2], "int64"), dim=0),
+    "normalize_bool": lambda m, d: m.nn.functional.normalize(_t(m, d, [True], "bool"), dim=0),
+    "layer_norm_int": lambda m, d: m.nn.functional.layer_norm(_t(m, d, [1, 2], "int32"), (2,)),
+    "smooth_l1_int": lambda m, d: m.nn.functional.smooth_l1_loss(_t(m, d, [1, 2], "int64"),
+                                                                 _t(m, d, [1, 3], "int64")),
+    "huber_int": lambda m, d: m.nn.functional.huber_loss(_t(m, d, [1, 2], "int64"),
+                                                         _t(m, d, [1, 3], "int64")),
+    "huber_cast": lambda m, d: m.nn.functional.huber_loss(_t(m, d, [1, 2], "int64"),
+                                                          _t(m, d, [1, 3], "float16")),
+    "mse_bool": lambda m, d: m.nn.functional.mse_loss(_t(m, d, [True], "bool"),
+                                                      _t(m, d, [False], "bool")),
+    "mse_int_none": lambda m, d: m.nn.functional.mse_loss(
+        _t(m, d, [1, 2], "int64"), _t(m, d, [1, 3], "int64"), reduction="none"),
+    # bool // bool, bool % bool: dispatch errors, not ZeroDivisionError (seeds 456, 474)
+    "remainder_bool": lambda m, d: _t(m, d, [True], "bool") % _t(m, d, [False], "bool"),
+    "floor_divide_bool": lambda m, d: _t(m, d, [True], "bool") // _t(m, d, [True], "bool"),
+    # 0-d operands (seeds 597, 762, 1250)
+    "mv_0d": lambda m, d: m.mv(m.tensor(1.0, device=d), m.tensor(1.0, device=d)),
+    "index_select_0d_empty": lambda m, d: m.tensor(1.0, device=d).index_select(
+        0, m.tensor([], dtype=m.int64, device=d)),
+    "index_select_0d_two": lambda m, d: m.tensor(1.0, device=d).index_select(
+        0, m.tensor([0, 0], device=d)),
+    "split_0d": lambda m, d: m.tensor(3, device=d).split(1),
+    "chunk_0d": lambda m, d: m.tensor(3, device=d).chunk(1),
+    # bool matmul: no kernels in PyTorch (seeds 812, 991)
+    "matmul_bool": lambda m, d: _t(m, d, [[True, False]], "bool") @ _t(m, d, [[True], [True]],
+                                                                        "bool"),
+    "matmul_bool_vec": lambda m, d: _t(m, d, [[True, False]], "bool") @ _t(m, d, [True, True],
+                                                                           "bool"),
+    "dot_bool": lambda m, d: m.dot(_t(m, d, [True], "bool"), _t(m, d, [True], "bool")),
+    "bmm_bool": lambda m, d: m.ones(2, 2, 2, dtype=m.bool, device=d) @
+    m.ones(2, 2, 2, dtype=m.bool, device=d),
+    "linear_bool": lambda m, d: m.nn.functional.linear(
+        m.ones(2, 3, dtype=m.bool, device=d), m.ones(4, 3, dtype=m.bool, device=d)),
+    "matmul_bool_shape_first": lambda m, d: _t(m, d, [True, False], "bool") @
+    _t(m, d, [True, True, False], "bool"),
+    # an integral sum of a tensor that requires grad (seed 1379)
+    "sum_int_dtype_grad": lambda m, d: m.ones(2, device=d, requires_grad=True).sum(
+        dtype=m.int64),
+    "sum_bool_dtype_grad": lambda m, d: m.ones(2, 2, device=d, requires_grad=True).sum(
+        0, dtype=m.bool),
+    # a float alpha with integral operands (seed 1267)
+    "add_int_float_alpha": lambda m, d: m.add(_t(m, d, [1], "int64"), 2, alpha=0.5),
+    "sub_int_float_alpha": lambda m, d: m.sub(_t(m, d, [1], "int32"), _t(m, d, [2], "int32"),
+                                              alpha=0.5),
+    # softmax kernels: the non-last-dim name (seed 1709)
+    "softmax_int_dim0": lambda m, d: m.nn.functional.softmax(m.ones(2, 2, dtype=m.int64,
+                                                                    device=d), 0),
+    "softmax_int_lastdim": lambda m, d: m.nn.functional.log_softmax(
+        m.ones(2, 2, dtype=m.int32, device=d), -1),
+}
+
+
+# PyTorch's words name the argument position, which depends on the call form
+_CLASS_ONLY = {"maximum_scalar", "minimum_scalar_method"}
+
+
+@pytest.mark.parametrize("case", sorted(ERRORS))
+def test_errors_match_pytorch(device, case):
+    _same(ERRORS[case], device, words=case not in _CLASS_ONLY)
+
+
+# -- values where minitorch raised or gave another result -------------------------------------
+
+VALUES = {
+    # isinf/isfinite on bool and ints (seed 311)
+    "isinf_bool": lambda m, d: (_t(m, d, [True, False], "bool").isinf(),
+                                m.isfinite(_t(m, d, [True], "bool"))),
+    "isinf_int": lambda m, d: (_t(m, d, [1, -3], "int32").isinf(),
+                               _t(m, d, [1, -3], "int64").isfinite()),
+    # gather / scatter_add / index_select on 0-d tensors (seeds 339, 657, 762)
+    "gather_0d": lambda m, d: (m.gather(m.tensor(1.5, device=d), 0, m.tensor([0, 0], device=d)),
+                               m.gather(m.tensor(1.5, device=d), -1, m.tensor(0, device=d))),
+    "scatter_add_0d": lambda m, d: (
+        m.tensor(1.5, device=d).scatter_add(0, m.tensor([0], device=d),
+                                            m.tensor([2.0, 3.0], device=d)),
+        m.tensor(1.5, device=d).scatter_add(0, m.tensor(0, device=d), m.tensor(2.0, device=d))),
+    "index_select_0d": lambda m, d: m.tensor(1.5, device=d).index_select(
+        0, m.tensor([0], device=d)),
+    # copy_ from a Python number (seed 892)
+    "copy_number": lambda m, d: (m.zeros(2, device=d).copy_(1e-3),
+                                 m.zeros(2, dtype=m.int64, device=d).copy_(2.5),
+                                 m.zeros(1, device=d).copy_(True)),
+    # bool + bool * alpha stays bool (seed 898)
+    "add_bool_alpha": lambda m, d: (m.add(_t(m, d, [True, False], "bool"),
+                                          _t(m, d, [False, True], "bool"), alpha=2),
+                                    m.add(_t(m, d, [True, False], "bool"),
+                                          _t(m, d, [True, True], "bool"), alpha=0),
+                                    m.add(_t(m, d, [True], "bool"), 2, alpha=2)),
+    # mT of a 0-d tensor is the identity (seed 190)
+    "mT_0d": lambda m, d: m.tensor(2.0, device=d).mT,
+    # huber_loss keeps the input's dtype (seed 1363)
+    "huber_dtype": lambda m, d: m.nn.functional.huber_loss(
+        _t(m, d, [1.0, 2.0], "float32"), _t(m, d, [1.5, 5.0], "float64")),
+    "mse_float_bool": lambda m, d: m.nn.functional.mse_loss(
+        _t(m, d, [1.0, 0.0], "float32"), _t(m, d, [True, True], "bool")),
+    # an empty integral softmax runs no kernel (seed 620)
+    "softmax_int_empty": lambda m, d: (
+        m.nn.functional.log_softmax(m.ones(2, 0, dtype=m.int32, device=d), 1),
+        m.nn.functional.softmax(m.ones(0, 2, dtype=m.int64, device=d), 0)),
+    # bool matmul of zero-size operands (seed 253)
+    "matmul_bool_empty": lambda m, d: m.ones(2, 0, dtype=m.bool, device=d) @
+    m.ones(0, 3, dtype=m.bool, device=d),
+}
+
+
+@pytest.mark.parametrize("case", sorted(VALUES))
+def test_values_match_pytorch(device, case):
+    _same(VALUES[case], device)
+
+
+# -- gradients --------------------------------------------------------------------------------
+
+def _floor_divide_backward(m, dev):
+    x = m.tensor([1.5, 3.0], device=dev, requires_grad=True)
+    (x // 1.5).sum().backward()
+    return x.grad
+
+
+def _floor_divide_fn_backward(m, dev):
+    x = m.tensor([1.5, 3.0], device=dev, requires_grad=True)
+    m.floor_divide(x, m.tensor([2.0, 1.0], device=dev)).sum().backward()
+    return x.grad
+
+
+def _div_floor_backward(m, dev):
+    x = m.tensor([1.5, 3.0], device=dev, requires_grad=True)
+    y = m.tensor([2.0, 1.0], device=dev, requires_grad=True)
+    (m.div(x, y, rounding_mode="floor") * 3).sum().backward()
+    return x.grad, y.grad
+
+
+def _relu_nan_backward(m, dev):
+    # a NaN output passes its gradient on (threshold_backward tests out <= 0) (seed 139)
+    x = m.tensor([float("nan"), -1.0, 2.0, 0.0], device=dev, requires_grad=True)
+    y = m.nn.functional.silu(x.relu())
+    y.backward(m.tensor([1.0, 2.0, 3.0, 4.0], device=dev))
+    return x.grad
+
+
+def _relu_nan_double_backward(m, dev):
+    x = m.tensor([float("nan"), -1.0, 2.0], device=dev, requires_grad=True)
+    (g,) = m.autograd.grad((x.relu() ** 2).sum(), x, create_graph=True)
+    (gg,) = m.autograd.grad(g.sum(), x)
+    return g, gg
+
+
+def _nll_ignored_inf_grad(m, dev):
+    # every target ignored, the upstream gradient inf: 0, not 0 * inf (seed 1892)
+    x = m.tensor([[0.5, -1.0, 2.0]], dtype=m.float64, device=dev, requires_grad=True)
+    loss = m.nn.functional.nll_loss(m.nn.functional.log_softmax(x, 1),
+                                    m.tensor([0], device=dev), reduction="sum",
+                                    ignore_index=0)
+    m.rsqrt(loss).backward()
+    return x.grad
+
+
+def _nll_none_inf_grad(m, dev):
+    x = m.tensor([[0.5, -1.0], [1.0, 2.0]], device=dev, requires_grad=True)
+    loss = m.nn.functional.nll_loss(x, m.tensor([1, 0], device=dev), reduction="none",
+                                    ignore_index=1)
+    loss.backward(m.tensor([float("inf"), 1.0], device=dev))
+    return x.grad
+
+
+GRADS = {
+    "floor_divide_raises": _floor_divide_backward,
+    "floor_divide_fn_raises": _floor_divide_fn_backward,
+    "div_floor_zero": _div_floor_backward,
+    "relu_nan": _relu_nan_backward,
+    "relu_nan_double": _relu_nan_double_backward,
+    "nll_ignored_inf": _nll_ignored_inf_grad,
+    "nll_none_inf": _nll_none_inf_grad,
+}
+
+
+@pytest.mark.parametrize("case", sorted(GRADS))
+def test_gradients_match_pytorch(device, case):
+    _same(GRADS[case], device)
