@@ -22,14 +22,10 @@ from ._dtype import memory_format, preserve_format, contiguous_format  # noqa: E
 # -- the default device ---------------------------------------------------------------------
 # ``set_default_device`` / ``with minitorch.device(...)``: the device factories use when their
 # ``device`` argument is None.  None here means "never set" (factories use the cpu, and
-# ``tensor(t)`` keeps ``t``'s device, as in PyTorch).  One module-level lookup per factory call.
+# ``tensor(t)`` keeps ``t``'s device, as in PyTorch).  Each factory reads it inline as
+# ``canonical(_DEFAULT_DEVICE if device is None else device)``: one global lookup, no call.
 _DEFAULT_DEVICE = None
 _DEVICE_STACK: list = []  # saved defaults of the ``with device(...)`` blocks being run
-
-
-def _dev(device):
-    """The canonical device for a factory's ``device`` argument (None -> the default)."""
-    return canonical(_DEFAULT_DEVICE if device is None else device)
 
 
 def set_default_device(device) -> None:
@@ -200,7 +196,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,
     dt = None if dtype is None else D.to_dtype(dtype)
     if isinstance(data, Tensor) and device is None and _DEFAULT_DEVICE is None:
         device = data._device
-    dev = _dev(device)
+    dev = canonical(_DEFAULT_DEVICE if device is None else device)
     arr = _infer_np(data, dt)
     return _finish(dev._be.from_numpy(arr), dev, requires_grad)
 
@@ -220,7 +216,7 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
         if device is not None:
             out = out.to(device)
         return out if dt is None else out.to(dt)
-    dev = _dev(device)
+    dev = canonical(_DEFAULT_DEVICE if device is None else device)
     if isinstance(data, np.ndarray) and dev.type == "cpu" and data.dtype.kind in "fiub":
         d = dt or D.from_numpy_dtype(data.dtype)
         if data.dtype == d.np:
@@ -273,7 +269,7 @@ def ones(*args, size=None, dtype=None, device=None, requires_grad: bool = False)
 
 def empty(*args, size=None, dtype=None, device=None, requires_grad: bool = False,
           **_ignored) -> Tensor:
-    dev = _dev(device)
+    dev = canonical(_DEFAULT_DEVICE if device is None else device)
     size = _size(args if size is None else (size,))
     return _finish(dev._be.empty(size, _dtype_or_default(dtype)), dev, requires_grad)
 
@@ -283,7 +279,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
         fill_value = fill_value.item()
     dt = D.to_dtype(dtype) if dtype is not None else D.scalar_dtype(fill_value)
     D.check_scalar(fill_value, dt)
-    dev = _dev(device)
+    dev = canonical(_DEFAULT_DEVICE if device is None else device)
     size = _size((size,) if isinstance(size, (tuple, list)) else (size,))
     return _finish(dev._be.full(size, fill_value, dt), dev, requires_grad)
 
@@ -333,7 +329,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         dt = D.int64 if all(_is_int(v) for v in vals) else D.get_default_dtype()
     else:
         dt = D.to_dtype(dtype)
-    dev = _dev(device)
+    dev = canonical(_DEFAULT_DEVICE if device is None else device)
     n = max(0, int(np.ceil((end - start) / step)))
     data = dev._be.from_numpy((start + np.arange(n, dtype=np.float64) * step).astype(dt.np)
                               if dt.is_floating_point else
@@ -345,7 +341,7 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=F
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dt = _dtype_or_default(dtype)
-    dev = _dev(device)
+    dev = canonical(_DEFAULT_DEVICE if device is None else device)
     data = np.linspace(float(start), float(end), int(steps), dtype=np.float64)
     return _finish(dev._be.from_numpy(data.astype(dt.np)), dev, requires_grad)
 
@@ -353,7 +349,7 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=F
 def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
              requires_grad: bool = False) -> Tensor:
     dt = _dtype_or_default(dtype)
-    dev = _dev(device)
+    dev = canonical(_DEFAULT_DEVICE if device is None else device)
     data = np.logspace(float(start), float(end), int(steps), base=base).astype(dt.np)
     return _finish(dev._be.from_numpy(data), dev, requires_grad)
 
@@ -362,7 +358,7 @@ def eye(n: int, m=None, *, dtype=None, device=None, requires_grad=False) -> Tens
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"n must be greater or equal to 0, got {n if n < 0 else m}")
     dt = _dtype_or_default(dtype)
-    dev = _dev(device)
+    dev = canonical(_DEFAULT_DEVICE if device is None else device)
     return _finish(dev._be.from_numpy(np.eye(n, m, dtype=dt.np)), dev, requires_grad)
 
 
@@ -378,7 +374,7 @@ def _float_dtype(dtype, name):
 def rand(*args, size=None, generator=None, dtype=None, device=None,
          requires_grad=False) -> Tensor:
     dt = _float_dtype(dtype, "check_uniform_bounds")
-    dev = _dev(device)
+    dev = canonical(_DEFAULT_DEVICE if device is None else device)
     g = generator_for(dev, generator)
     size = _size(args if size is None else (size,))
     return _finish(dev._be.uniform(size, 0.0, 1.0, dt, g), dev, requires_grad)
@@ -387,7 +383,7 @@ def rand(*args, size=None, generator=None, dtype=None, device=None,
 def randn(*args, size=None, generator=None, dtype=None, device=None,
           requires_grad=False) -> Tensor:
     dt = _float_dtype(dtype, "normal_kernel_cpu")
-    dev = _dev(device)
+    dev = canonical(_DEFAULT_DEVICE if device is None else device)
     g = generator_for(dev, generator)
     size = _size(args if size is None else (size,))
     return _finish(dev._be.normal(size, 0.0, 1.0, dt, g), dev, requires_grad)
@@ -405,7 +401,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
                            f"to={high}")
     dt = D.int64 if dtype is None else D.to_dtype(dtype)
-    dev = _dev(device)
+    dev = canonical(_DEFAULT_DEVICE if device is None else device)
     g = generator_for(dev, generator)
     if dt.is_floating_point:
         data = dev._be.astype(dev._be.randint(_size((size,)), int(low), int(high), D.int64, g), dt)
@@ -418,7 +414,7 @@ def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad=F
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}")
     dt = D.int64 if dtype is None else D.to_dtype(dtype)
-    dev = _dev(device)
+    dev = canonical(_DEFAULT_DEVICE if device is None else device)
     g = generator_for(dev, generator)
     return _finish(dev._be.randperm(int(n), dt, g), dev, requires_grad)
 

@@ -289,3 +289,17 @@ def test_flags_change_no_numbers(device):
             assert (a @ a).tolist() == ref
     finally:
         b.cuda.matmul.allow_tf32, b.cudnn.allow_tf32 = False, True
+
+
+def test_import_paths_after_bare_import_minitorch():
+    """``import minitorch`` alone makes minitorch.nn.modules.* and minitorch.serialization
+    reachable as attributes, as torch.nn.modules.transformer and torch.serialization are."""
+    import subprocess
+    import sys
+    code = ("import minitorch as torch; "
+            "assert torch.nn.modules.transformer.Transformer is torch.nn.Transformer; "
+            "assert callable(torch.serialization.add_safe_globals); "
+            "assert torch.backends.cudnn.enabled is True")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
