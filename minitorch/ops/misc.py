@@ -88,8 +88,26 @@ def new_factories() -> dict:
     def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
         return C.tensor(data, requires_grad=requires_grad, **_kw(self, dtype, device))
 
+    def new(self, *args, device=None):
+        """Legacy ``x.new(...)`` (old code's ``weight.new(n, b, h).zero_()``), dtype and device
+        of ``self``: ``new(*sizes)`` or ``new(torch.Size)`` -> that shape (zeros here; PyTorch
+        leaves the memory uninitialized), ``new(data)`` -> a tensor of the data, ``new()`` ->
+        shape (0,)."""
+        from ..tensor import Size
+        kw = _kw(self, None, device)
+        if not args:
+            return C.zeros(0, **kw)
+        if len(args) == 1 and isinstance(args[0], Size):
+            return C.zeros(tuple(args[0]), **kw)
+        if all(isinstance(a, int) and not isinstance(a, bool) for a in args):
+            return C.zeros(args, **kw)
+        if len(args) == 1:
+            return C.tensor(args[0], **kw)
+        raise TypeError(f"new(): expected sizes (ints), a torch.Size or one sequence of data, "
+                        f"got {len(args)} arguments")
+
     return {"new_zeros": new_zeros, "new_ones": new_ones, "new_empty": new_empty,
-            "new_full": new_full, "new_tensor": new_tensor}
+            "new_full": new_full, "new_tensor": new_tensor, "new": new}
 
 
 def random_inplace(kind: str):

@@ -1,5 +1,6 @@
 """Learning-rate schedulers: ``LRScheduler`` and StepLR, MultiStepLR, ExponentialLR,
-CosineAnnealingLR, LambdaLR, LinearLR, OneCycleLR, ReduceLROnPlateau, as in
+CosineAnnealingLR, LambdaLR, LinearLR, OneCycleLR, ReduceLROnPlateau, SequentialLR,
+ChainedScheduler, as in
 ``torch.optim.lr_scheduler``.
 
 A scheduler rewrites ``group["lr"]`` of its optimizer's parameter groups each time its
@@ -22,7 +23,8 @@ from ..tensor import Tensor
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR",
-           "CosineAnnealingLR", "LinearLR", "OneCycleLR", "ReduceLROnPlateau"]
+           "CosineAnnealingLR", "LinearLR", "OneCycleLR", "ReduceLROnPlateau", "SequentialLR",
+           "ChainedScheduler"]
 
 EPOCH_DEPRECATION_WARNING = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated "
@@ -532,3 +534,117 @@ class ReduceLROnPlateau(LRScheduler):
         self.__dict__.update(state_dict)
         self._init_is_better(mode=self.mode, threshold=self.threshold,
                              threshold_mode=self.threshold_mode)
+
+
+def _check_children(owner: str, optimizer, schedulers) -> None:
+    for i, s in enumerate(schedulers):
+        if not hasattr(s, "optimizer"):
+            raise TypeError(f"{owner} at index {i} should have `optimizer` as its attribute.")
+        if isinstance(s, ReduceLROnPlateau):
+            raise ValueError(
+                f"{owner} does not support `ReduceLROnPlateau` scheduler as it requires "
+                "additional kwargs to be specified when calling `step`, but got one at index "
+                f"{i} in the given schedulers sequence.")
+        if optimizer is not s.optimizer:
+            raise ValueError(
+                f"{owner} expects all schedulers to belong to the same optimizer, but got "
+                f"scheduler {type(s).__name__} at index {i} has {s.optimizer}, which is "
+                f"different from {type(optimizer).__name__}.")
+
+
+def _nested_state(sched) -> Dict[str, Any]:
+    state = {k: v for k, v in sched.__dict__.items() if k not in ("optimizer", "_schedulers")}
+    state["_schedulers"] = [s.state_dict() for s in sched._schedulers]
+    return state
+
+
+def _load_nested_state(sched, state_dict: Dict[str, Any]) -> None:
+    state = dict(state_dict)
+    children = state.pop("_schedulers")
+    sched.__dict__.update(state)
+    for s, sd in zip(sched._schedulers, children):
+        s.load_state_dict(sd)
+
+
+class SequentialLR(LRScheduler):
+    """Run ``schedulers[i]`` between ``milestones[i-1]`` and ``milestones[i]``
+    (``torch.optim.lr_scheduler.SequentialLR``): warmup then decay, say.  At a milestone the
+    next scheduler starts from its epoch 0 (its closed form where it has one)."""
+
+    def __init__(self, optimizer: Optimizer, schedulers: List[LRScheduler],
+                 milestones: List[int], last_epoch: int = -1) -> None:
+        if len(schedulers) < 1:
+            raise ValueError("SequentialLR expects at least one scheduler, but got no scheduler.")
+        _check_children("SequentialLR", optimizer, schedulers)
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(
+                "Sequential Schedulers expects number of schedulers provided to be one more than "
+                f"the number of milestone points, but got number of schedulers {len(schedulers)} "
+                f"and the number of milestones to be equal to {len(milestones)}")
+        self._schedulers = list(schedulers)
+        self._milestones = list(milestones)
+        self.last_epoch = last_epoch + 1
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:  # back to the initial lrs ...
+            _set_group_value(group, "lr", group["initial_lr"])
+        self._undo(self)  # ... and un-count the first step each child took when built
+        first = self._schedulers[bisect_right(self._milestones, 0)]
+        first._step_count = 0
+        first._is_initial = True
+        try:
+            first.step()
+        finally:
+            first._is_initial = False
+        self._last_lr = first.get_last_lr()
+
+    def _undo(self, sched) -> None:
+        if hasattr(sched, "_schedulers"):
+            for s in sched._schedulers:
+                self._undo(s)
+        elif hasattr(sched, "last_epoch"):
+            sched.last_epoch -= 1
+
+    def step(self) -> None:  # type: ignore[override]
+        self.last_epoch += 1
+        idx = bisect_right(self._milestones, self.last_epoch)
+        sched = self._schedulers[idx]
+        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
+            with warnings.catch_warnings():  # step(0): PyTorch's internal jump, no warning
+                warnings.simplefilter("ignore", UserWarning)
+                sched.step(0)
+        else:
+            sched.step()
+        self._last_lr = sched.get_last_lr()
+
+    def state_dict(self) -> Dict[str, Any]:
+        return _nested_state(self)
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        _load_nested_state(self, state_dict)
+
+
+class ChainedScheduler(LRScheduler):
+    """Step several chainable schedulers together on one optimizer
+    (``torch.optim.lr_scheduler.ChainedScheduler``): their factors multiply."""
+
+    def __init__(self, schedulers: Sequence[LRScheduler],
+                 optimizer: Optional[Optimizer] = None) -> None:
+        if len(schedulers) < 1:
+            raise ValueError("ChainedScheduler expects at least one scheduler to be chained, "
+                             "but got no scheduler.")
+        optimizer = optimizer or schedulers[0].optimizer
+        _check_children("ChainedScheduler", optimizer, schedulers)
+        self._schedulers = list(schedulers)
+        self.optimizer = optimizer
+        self._last_lr = _group_values(self._schedulers[-1].optimizer, "lr")
+
+    def step(self) -> None:  # type: ignore[override]
+        for s in self._schedulers:
+            s.step()
+        self._last_lr = _group_values(self._schedulers[-1].optimizer, "lr")
+
+    def state_dict(self) -> Dict[str, Any]:
+        return _nested_state(self)
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        _load_nested_state(self, state_dict)
