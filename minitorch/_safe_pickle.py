@@ -224,10 +224,23 @@ class _FullUnpickler(pickle.Unpickler):
         return self._loader(pid)
 
 
-class _WeightsOnlyUnpickler(_FullUnpickler):
+class _WeightsOnlyUnpickler(pickle._Unpickler):
+    """The restricted unpickler.  It is the pure-Python one (the payload is small: tensors
+    are out of band) so that BUILD can be checked too: BUILD sets attributes on the object
+    on top of the stack, and applied to a persistent object (the shared ``float32``
+    singleton, a tensor) it would rewrite minitorch's own state.  Only instances of
+    allow-listed classes may be built."""
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+
     def __init__(self, file, loader):
-        super().__init__(file, loader)
+        super().__init__(file)
+        self._loader = loader
         self._allowed = _allowed()
+        self._buildable = tuple(v for v in self._allowed.values() if isinstance(v, type))
+
+    def persistent_load(self, pid):
+        return self._loader(pid)
 
     def find_class(self, module, name):
         key = f"{module}.{name}"
@@ -235,6 +248,18 @@ class _WeightsOnlyUnpickler(_FullUnpickler):
         if obj is None:
             raise pickle.UnpicklingError(weights_only_message(key))
         return obj
+
+    def load_build(self):
+        from .device import device as _device
+        inst = self.stack[-2] if len(self.stack) >= 2 else None  # [..., inst, state]
+        if isinstance(inst, (Tensor, D.dtype, Size, _device)) or not isinstance(
+                inst, self._buildable):
+            raise pickle.UnpicklingError(
+                f"Weights only load failed: the file sets the state (BUILD) of a "
+                f"{type(inst).__name__} object, which only allow-listed classes may have")
+        pickle._Unpickler.load_build(self)
+
+    dispatch[pickle.BUILD[0]] = load_build
 
 
 def loads(payload: str, make_tensor: Callable, weights_only: bool, err):

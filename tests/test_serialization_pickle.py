@@ -303,3 +303,33 @@ def test_serialization_module_is_an_attribute_after_import_minitorch():
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[<class 'dict'>]"
+
+
+def _build_on_persistent(pid, state) -> bytes:
+    """A stream that loads a persistent object and applies BUILD(state) to it."""
+    class P(pickle.Pickler):
+        def persistent_id(self, obj):
+            return pid if obj == "P" else None
+    buf = io.BytesIO()
+    P(buf, 2).dump("P")
+    head = buf.getvalue()[:-1]                    # drop STOP
+    body = pickle.dumps(state, 2)[2:-1]           # drop PROTO and STOP
+    return head + body + pickle.BUILD + pickle.STOP
+
+
+@pytest.mark.parametrize("pid,state", [
+    (("dtype", "float32"), (None, {"name": "hacked"})),
+    (("tensor", "w", False, False, "cpu"), (None, {"_requires_grad": True})),
+    (("device", "cpu"), (None, {"type": "cuda"})),
+])
+def test_build_on_minitorch_objects_is_refused(pid, state):
+    """BUILD sets attributes on the object under it: on the shared float32 singleton it
+    would rename minitorch.float32 for the whole process (it did, before the check)."""
+    data = _crafted(_build_on_persistent(pid, state), {"w": np.zeros(2, np.float32)})
+    with pytest.raises(pickle.UnpicklingError, match="BUILD"):
+        _load(data)
+    assert minitorch.float32.name == "float32"
+    with minitorch.serialization.safe_globals([Config, Net]):
+        with pytest.raises(pickle.UnpicklingError, match="BUILD"):
+            _load(data)
+    assert minitorch.float32.name == "float32"
