@@ -36,7 +36,7 @@ from typing import Callable, List, Optional, Tuple
 
 from ..ops.shape import cat
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, _check, _written
+from .optimizer import Optimizer, ParamsT, _check
 
 __all__ = ["LBFGS"]
 
@@ -173,8 +173,7 @@ class LBFGS(Optimizer):
         off = 0
         for p in self._params:
             n = p.numel()
-            p.add_(d[off:off + n].view_as(p), alpha=t)
-            _written(p)
+            p.add_(d[off:off + n].view_as(p), alpha=t)  # an in-place op: bumps the version
             off += n
 
     def _evaluate(self, closure, x0: List[Tensor], t: float, d: Tensor):
