@@ -72,4 +72,16 @@ def tensor_repr(t) -> str:
         suffix.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t._requires_grad:
         suffix.append("requires_grad=True")
-    return prefix + body + "".join(", " + s for s in suffix) + ")"
+    # PyTorch's _add_suffixes: a suffix that would pass the line width starts a new line,
+    # indented under the opening bracket (its line-length count, +1 quirk included)
+    out = prefix + body
+    last = len(out) - out.rfind("\n") + 1
+    indent = len(prefix)
+    for s in suffix:
+        if last + len(s) + 2 > PRINT_OPTS["linewidth"]:
+            out += ",\n" + " " * indent + s
+            last = indent + len(s)
+        else:
+            out += ", " + s
+            last += len(s) + 2
+    return out + ")"

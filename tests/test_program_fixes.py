@@ -77,3 +77,151 @@ def test_sequential_lr_errors():
             L.SequentialLR(opt, [L.StepLR(opt, 2), L.StepLR(opt, 3)], milestones=[1, 2])
         with pytest.raises(ValueError, match="does not support `ReduceLROnPlateau`"):
             L.SequentialLR(opt, [L.StepLR(opt, 2), L.ReduceLROnPlateau(opt)], milestones=[1])
+
+
+# -- Tensor repr: suffixes wrap at the line width as in PyTorch (custom_function.py) --------
+@pytest.mark.parametrize("n", [3, 5, 7, 9])
+@pytest.mark.parametrize("grad", [False, True])
+def test_repr_suffix_wraps_like_torch(n, grad):
+    a = np.linspace(-3, 3, n)
+
+    def make(lib):
+        t = lib.tensor(a, dtype=lib.float64, requires_grad=grad)
+        return t * 2 if grad else t
+    want = repr(make(torch))
+    got = repr(make(minitorch))
+    # the dtype names its library: compare with the wrap PyTorch would choose for that name
+    assert got.replace("minitorch.", "torch.") == want or (
+        "\n" in got and "\n" not in want and len(want) > 80 - len("minitorch.") + 6), (got, want)
+
+
+def test_repr_suffix_wrap_exact():
+    x = minitorch.tensor(np.linspace(-3, 3, 7), dtype=minitorch.float64, requires_grad=True)
+    assert repr(x * 2).splitlines()[1] == "       grad_fn=<MulBackward0>)"
+    assert "\n" not in repr(minitorch.tensor([1.0, 2.0], dtype=minitorch.float64))
+
+
+# -- torch.diag / diagonal (char_rnn.py's confusion.diag()) -----------------------------------
+@pytest.mark.parametrize("shape,args", [((4,), ()), ((4,), (1,)), ((3,), (-2,)),
+                                        ((3, 5), ()), ((5, 3), (1,)), ((4, 4), (-1,)),
+                                        ((2, 3), (5,))])
+def test_diag_matches_torch(shape, args, device):
+    a = np.random.default_rng(0).standard_normal(shape)
+    t = torch.tensor(a, requires_grad=True)
+    m = minitorch.tensor(a, requires_grad=True, device=device)
+    want, got = torch.diag(t, *args), minitorch.diag(m, *args)
+    np.testing.assert_array_equal(got.detach().cpu().numpy(), want.detach().numpy())
+    g = np.random.default_rng(1).standard_normal(tuple(want.shape))
+    want.backward(torch.tensor(g))
+    got.backward(minitorch.tensor(g, device=device))
+    np.testing.assert_allclose(m.grad.cpu().numpy(), t.grad.numpy())
+    np.testing.assert_array_equal(m.detach().diag(*args).cpu().numpy(), want.detach().numpy())
+
+
+@pytest.mark.parametrize("args", [(), (1,), (-1, 0, 2), (0, 2, 1), (1, -1, -2)])
+def test_diagonal_matches_torch(args, device):
+    a = np.random.default_rng(2).standard_normal((3, 4, 5))
+    t = torch.tensor(a, requires_grad=True)
+    m = minitorch.tensor(a, requires_grad=True, device=device)
+    want, got = t.diagonal(*args), m.diagonal(*args)
+    np.testing.assert_array_equal(got.detach().cpu().numpy(), want.detach().numpy())
+    want.sum().backward()
+    got.sum().backward()
+    np.testing.assert_array_equal(m.grad.cpu().numpy(), t.grad.numpy())
+
+
+def test_diag_errors():
+    for lib in (torch, minitorch):
+        with pytest.raises(RuntimeError, match=r"diag\(\): Supports 1D or 2D tensors. Got 3D"):
+            lib.diag(lib.ones(2, 2, 2))
+        with pytest.raises(RuntimeError, match="diagonal dimensions cannot be identical 1, 1"):
+            lib.ones(3, 3).diagonal(0, 1, 1)
+        with pytest.raises(IndexError, match="Dimension out of range"):
+            lib.ones(3).diagonal()
+
+
+# -- nn.utils.rnn: pad/pack and packed input to RNN/LSTM/GRU (char_rnn.py) ------------------
+def _seqs(lib, lengths, feat=3, seed=0, device="cpu"):
+    rng = np.random.default_rng(seed)
+    kw = {} if lib is torch else {"device": device}
+    return [lib.tensor(rng.standard_normal((n, feat)), dtype=lib.float64, requires_grad=True,
+                       **kw) for n in lengths]
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_pad_sequence_matches_torch(batch_first, side, device):
+    from torch.nn.utils.rnn import pad_sequence as tpad
+    from minitorch.nn.utils.rnn import pad_sequence as mpad
+    want = tpad(_seqs(torch, [2, 4, 1]), batch_first=batch_first, padding_value=-1.0,
+                padding_side=side)
+    got = mpad(_seqs(minitorch, [2, 4, 1], device=device), batch_first=batch_first,
+               padding_value=-1.0, padding_side=side)
+    np.testing.assert_array_equal(got.detach().cpu().numpy(), want.detach().numpy())
+
+
+@pytest.mark.parametrize("enforce_sorted,lengths", [(True, [4, 2, 2, 1]),
+                                                     (False, [2, 4, 1, 2])])
+def test_pack_and_unpack_match_torch(enforce_sorted, lengths, device):
+    import torch.nn.utils.rnn as T
+    import minitorch.nn.utils.rnn as M
+    tp = T.pack_sequence(_seqs(torch, lengths), enforce_sorted=enforce_sorted)
+    mp = M.pack_sequence(_seqs(minitorch, lengths, device=device),
+                         enforce_sorted=enforce_sorted)
+    np.testing.assert_array_equal(mp.data.detach().cpu().numpy(), tp.data.detach().numpy())
+    assert mp.batch_sizes.tolist() == tp.batch_sizes.tolist()
+    for a, b in ((mp.sorted_indices, tp.sorted_indices),
+                 (mp.unsorted_indices, tp.unsorted_indices)):
+        assert (a is None) == (b is None) and (a is None or a.tolist() == b.tolist())
+    tpad, tlen = T.pad_packed_sequence(tp, batch_first=True, total_length=6)
+    mpad, mlen = M.pad_packed_sequence(mp, batch_first=True, total_length=6)
+    np.testing.assert_array_equal(mpad.detach().cpu().numpy(), tpad.detach().numpy())
+    assert mlen.tolist() == tlen.tolist()
+    for a, b in zip(M.unpack_sequence(mp), T.unpack_sequence(tp)):
+        np.testing.assert_array_equal(a.detach().cpu().numpy(), b.detach().numpy())
+
+
+def test_pack_errors():
+    import torch.nn.utils.rnn as T
+    import minitorch.nn.utils.rnn as M
+    for lib, R in ((torch, T), (minitorch, M)):
+        with pytest.raises(RuntimeError, match="must be sorted in decreasing order"):
+            R.pack_padded_sequence(lib.zeros(3, 2, 1), [1, 3])
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("bidirectional,layers,batch_first", [(False, 1, True),
+                                                              (True, 2, False)])
+def test_rnn_on_packed_sequence_matches_torch(kind, bidirectional, layers, batch_first, device):
+    import torch.nn.utils.rnn as T
+    import minitorch.nn.utils.rnn as M
+    lengths = [3, 5, 1, 3]
+    tnet = getattr(torch.nn, kind)(3, 4, num_layers=layers, bidirectional=bidirectional,
+                                   batch_first=batch_first).double()
+    mnet = getattr(minitorch.nn, kind)(3, 4, num_layers=layers, bidirectional=bidirectional,
+                                       batch_first=batch_first).double().to(device)
+    mnet.load_state_dict({k: minitorch.tensor(v.detach().numpy())
+                          for k, v in tnet.state_dict().items()})
+    ts, ms = _seqs(torch, lengths), _seqs(minitorch, lengths, device=device)
+    tpad = T.pad_sequence(ts, batch_first=batch_first)
+    mpad = M.pad_sequence(ms, batch_first=batch_first)
+    tp = T.pack_padded_sequence(tpad, lengths, batch_first=batch_first, enforce_sorted=False)
+    mp = M.pack_padded_sequence(mpad, lengths, batch_first=batch_first, enforce_sorted=False)
+    dirs = 2 if bidirectional else 1
+    h0 = np.random.default_rng(5).standard_normal((layers * dirs, 4, 4))
+    th0, mh0 = torch.tensor(h0), minitorch.tensor(h0, device=device)
+    if kind == "LSTM":
+        th0, mh0 = (th0, th0 * 0.5), (mh0, mh0 * 0.5)
+    tout, th = tnet(tp, th0)
+    mout, mh = mnet(mp, mh0)
+    assert isinstance(mout, M.PackedSequence)
+    np.testing.assert_allclose(mout.data.detach().cpu().numpy(), tout.data.detach().numpy(),
+                               rtol=1e-10, atol=1e-12)
+    th, mh = (th if kind == "LSTM" else (th,)), (mh if kind == "LSTM" else (mh,))
+    for a, b in zip(mh, th):
+        np.testing.assert_allclose(a.detach().cpu().numpy(), b.detach().numpy(),
+                                   rtol=1e-10, atol=1e-12)
+    (tout.data.sum() + sum(h.sum() for h in th)).backward()
+    (mout.data.sum() + sum(h.sum() for h in mh)).backward()
+    for a, b in zip(ms, ts):
+        np.testing.assert_allclose(a.grad.cpu().numpy(), b.grad.numpy(), rtol=1e-9, atol=1e-11)

@@ -11,7 +11,8 @@ recurrent part runs step by step.  Gates (rows of the weights, in order):
     GRU   r, z, n:      n  = tanh(x_n + σ(r) * (W_hn h + b_hn)),   h' = (1-σ(z))*n + σ(z)*h
     RNN:                h' = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)   (or relu)
 
-Not supported: ``PackedSequence`` inputs and LSTM ``proj_size`` (NotImplementedError).
+``PackedSequence`` inputs run through ``nn.utils.rnn.rnn_forward_packed``.  Not supported:
+LSTM ``proj_size`` (NotImplementedError).
 """
 from __future__ import annotations
 
@@ -156,8 +157,11 @@ class RNNBase(Module):
     def forward(self, input: Tensor, hx=None):
         name = type(self).__name__
         if not isinstance(input, Tensor):
-            raise TypeError(f"{name}: PackedSequence and non-Tensor inputs are not supported "
-                            f"in minitorch (got {type(input).__name__})")
+            from .utils.rnn import PackedSequence, rnn_forward_packed
+            if isinstance(input, PackedSequence):
+                return rnn_forward_packed(self, input, hx)
+            raise TypeError(f"{name}: expected a Tensor or a PackedSequence as input, got "
+                            f"{type(input).__name__}")
         if input.dim() not in (2, 3):
             raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D tensor "
                              f"instead")

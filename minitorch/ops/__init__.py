@@ -87,7 +87,9 @@ def install(Tensor) -> None:  # noqa: C901 - a flat table is the clearest form
     }
     from .sorting import sort, argsort, topk
     from .roll import roll
-    methods.update(sort=sort, argsort=argsort, topk=topk, roll=roll)
+    from .diag import diag, diagonal
+    methods.update(sort=sort, argsort=argsort, topk=topk, roll=roll, diag=diag,
+                   diagonal=diagonal)
     for name, fn in methods.items():
         if fn is not None:
             setattr(Tensor, name, fn)
