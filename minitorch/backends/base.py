@@ -270,6 +270,44 @@ class Backend:
         out))``, ``dq = scale * ds @ k``, ``dk = scale * ds^T @ q``."""
         raise NotImplementedError
 
+    # -- fused recurrent cells (nn.LSTM / nn.GRU, issue #12) --------------------------------
+    # ``gi`` is the input projection x @ W_ihᵀ + b_ih of one time step, ``gh`` the hidden
+    # projection h @ W_hhᵀ (without bias), ``b`` the hidden bias b_hh or None; rows are the
+    # batch, gate blocks of H columns in PyTorch's order.  One float dtype throughout.
+    def lstm_cell(self, gi, gh, b, c):
+        """One LSTM step from ``gi``, ``gh`` (N, 4H), ``b`` (4H,) or None and ``c`` (N, H):
+        returns ``(h', c', act)``.  ``gates = gi + (gh + b)`` (PyTorch's order of the sums)
+        split into i, f, g, o; ``act`` (N, 4H) holds ``sigmoid(i), sigmoid(f), tanh(g),
+        sigmoid(o)`` (what the backward needs); ``c' = sigmoid(f)*c + sigmoid(i)*tanh(g)``,
+        ``h' = sigmoid(o) * tanh(c')``."""
+        raise NotImplementedError
+
+    def lstm_cell_backward(self, act, c, c_new, dh, dc):
+        """The gradients ``(dgates, dc_prev)`` of ``lstm_cell`` from its saved ``act``
+        (N, 4H), the previous and new cell states ``c``, ``c_new`` (N, H) and the upstream
+        gradients ``dh`` (N, H) and ``dc`` (N, H, or None for zero): with ``t = tanh(c')``,
+        ``dc_tot = dc + dh*o*(1-t**2)``; ``dgates`` (N, 4H) is ``dc_tot*g*i*(1-i)``,
+        ``dc_tot*c*f*(1-f)``, ``dc_tot*i*(1-g**2)``, ``dh*t*o*(1-o)`` (the gradient of the
+        pre-activation gates, i.e. of ``gi`` and of ``gh``); ``dc_prev = dc_tot*f``."""
+        raise NotImplementedError
+
+    def gru_cell(self, gi, gh, b, h):
+        """One GRU step from ``gi``, ``gh`` (N, 3H), ``b`` (3H,) or None and ``h`` (N, H):
+        returns ``(h', ws)``.  With ``hh = gh + b`` split into r, z, n blocks:
+        ``r = sigmoid(gi_r + hh_r)``, ``z = sigmoid(gi_z + hh_z)``,
+        ``n = tanh(gi_n + r*hh_n)``, ``h' = (h - n)*z + n`` (PyTorch's order); ``ws``
+        (N, 4H) holds ``r, z, n, hh_n`` for the backward."""
+        raise NotImplementedError
+
+    def gru_cell_backward(self, ws, h, dh):
+        """The gradients ``(dgi, dgh, dh_direct)`` of ``gru_cell`` from its saved ``ws``,
+        the previous state ``h`` (N, H) and the upstream ``dh`` (N, H): with
+        ``dn = dh*(1-z)*(1-n**2)``, ``dr = dn*hh_n*r*(1-r)``, ``dz = dh*(h-n)*z*(1-z)``:
+        ``dgi = [dr, dz, dn]`` and ``dgh = [dr, dz, dn*r]`` (N, 3H; ``dgh`` is also the
+        gradient of ``b``), ``dh_direct = dh*z`` (the part of dh_prev that does not go
+        through ``gh``)."""
+        raise NotImplementedError
+
 
 def primitive_names():
     """Every method a backend must implement (what tests check against)."""

@@ -105,6 +105,15 @@ def _sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
+def _sigmoid_(x):
+    """In place: 1/(1+e**-x) (e**-x overflows to inf for very negative x: 1/inf = 0)."""
+    np.negative(x, out=x)
+    np.exp(x, out=x)
+    x += 1
+    np.reciprocal(x, out=x)
+    return x
+
+
 def _repeats(a) -> bool:
     """Does ``a`` hold some memory location more than once (a broadcast view)?"""
     if a.size:
@@ -583,3 +592,102 @@ class CpuBackend(Backend):
                 dq[:, i0:i1] = np.matmul(ds, k)
                 dk += np.matmul(np.swapaxes(ds, 1, 2), q[:, i0:i1])
         return dq, dk, dv
+
+    # fused recurrent cells (nn/rnn.py): in-place ufuncs on one (N, 4H) buffer, no
+    # temporaries beyond the outputs (these run once per time step)
+    @_opmath
+    def lstm_cell(self, gi, gh, b, c):
+        with np.errstate(over="ignore"):
+            a = np.add(gh, b) if b is not None else gh.copy()
+            a += gi
+            hs = c.shape[1]
+            _sigmoid_(a[:, :2 * hs])
+            g = a[:, 2 * hs:3 * hs]
+            np.tanh(g, out=g)
+            _sigmoid_(a[:, 3 * hs:])
+            c_new = np.multiply(a[:, hs:2 * hs], c)
+            t = np.multiply(a[:, :hs], g)
+            c_new += t
+            h = np.tanh(c_new, out=t)
+            h *= a[:, 3 * hs:]
+        return h, c_new, a
+
+    @_opmath
+    def lstm_cell_backward(self, act, c, c_new, dh, dc):
+        hs = c.shape[1]
+        i, f, g, o = act[:, :hs], act[:, hs:2 * hs], act[:, 2 * hs:3 * hs], act[:, 3 * hs:]
+        d = np.empty(act.shape, act.dtype)
+        di, df, dg, do = d[:, :hs], d[:, hs:2 * hs], d[:, 2 * hs:3 * hs], d[:, 3 * hs:]
+        t = np.tanh(c_new, out=dg)                 # dg holds tanh(c') for a moment
+        np.multiply(dh, t, out=do)                 # do = dh * t
+        np.multiply(t, t, out=di)                  # di = 1 - t**2 ...
+        np.subtract(1, di, out=di)
+        di *= o
+        di *= dh                                   # ... * o * dh
+        if dc is not None:
+            di += dc
+        dct = di                                   # dc_tot lives in di until the end
+        dcp = np.multiply(dct, f)
+        np.multiply(dct, c, out=df)
+        df *= f
+        np.subtract(1, f, out=dg)                  # f (1 - f) dc_tot c
+        df *= dg
+        np.multiply(g, g, out=dg)
+        np.subtract(1, dg, out=dg)
+        dg *= i
+        dg *= dct                                  # dc_tot i (1 - g**2)
+        dct *= g                                   # dc_tot g i (1 - i)
+        dct *= i
+        t = np.subtract(1, i)
+        dct *= t
+        np.subtract(1, o, out=t)
+        t *= o
+        do *= t                                    # dh tanh(c') o (1 - o)
+        return d, dcp
+
+    @_opmath
+    def gru_cell(self, gi, gh, b, h):
+        hs = h.shape[1]
+        ws = np.empty((h.shape[0], 4 * hs), h.dtype)
+        rz, n, hn = ws[:, :2 * hs], ws[:, 2 * hs:3 * hs], ws[:, 3 * hs:]
+        with np.errstate(over="ignore"):
+            if b is not None:
+                np.add(gh[:, :2 * hs], b[:2 * hs], out=rz)
+                np.add(gh[:, 2 * hs:], b[2 * hs:], out=hn)
+            else:
+                np.copyto(rz, gh[:, :2 * hs])
+                np.copyto(hn, gh[:, 2 * hs:])
+            rz += gi[:, :2 * hs]
+            _sigmoid_(rz)
+            np.multiply(rz[:, :hs], hn, out=n)
+            n += gi[:, 2 * hs:]
+            np.tanh(n, out=n)
+            out = np.subtract(h, n)
+            out *= rz[:, hs:]
+            out += n
+        return out, ws
+
+    @_opmath
+    def gru_cell_backward(self, ws, h, dh):
+        hs = h.shape[1]
+        r, z, n, hn = ws[:, :hs], ws[:, hs:2 * hs], ws[:, 2 * hs:3 * hs], ws[:, 3 * hs:]
+        dgi = np.empty((h.shape[0], 3 * hs), h.dtype)
+        dr, dz, dn = dgi[:, :hs], dgi[:, hs:2 * hs], dgi[:, 2 * hs:]
+        np.subtract(1, z, out=dn)          # dn = dh (1 - z) (1 - n**2)
+        dn *= dh
+        t = np.multiply(n, n)
+        np.subtract(1, t, out=t)
+        dn *= t
+        np.subtract(h, n, out=dz)          # dz = dh (h - n) z (1 - z)
+        dz *= dh
+        dz *= z
+        np.subtract(1, z, out=t)
+        dz *= t
+        np.multiply(dn, hn, out=dr)        # dr = dn hh_n r (1 - r)
+        dr *= r
+        np.subtract(1, r, out=t)
+        dr *= t
+        dgh = dgi.copy()
+        dgh[:, 2 * hs:] *= r
+        dhd = np.multiply(dh, z)
+        return dgi, dgh, dhd

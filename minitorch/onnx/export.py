@@ -70,6 +70,8 @@ PRIMITIVES = {
     "im2col": "Conv with one-hot filters + Reshape",
     "max_pool2d": "MaxPool (indices: Mod of MaxPool's Indices by H*W)",
     "attention": "MatMul, Mul, Add (mask), Softmax, MatMul",
+    "lstm_cell": "Add, Slice, Sigmoid, Tanh, Mul (the cell's formulas)",
+    "gru_cell": "Add, Slice, Sigmoid, Tanh, Mul, Sub (the cell's formulas)",
 }
 PATTERNS = {
     "linear": "Gemm (2-d input, as torch) / MatMul + Add",
@@ -587,7 +589,46 @@ def _lower(e: _Emitter, n, args, kw):
     if op == "attention":
         _lower_attention(e, n, args, kw)
         return
+    if op in ("lstm_cell", "gru_cell"):  # nn/rnn.py's fused cells (an nn.LSTM layer that
+        _lower_rnn_cell(e, n, args)       # is not one ONNX LSTM node, nn.GRU, the cells)
+        return
     _unsupported(op if op not in ("check", "counter") else op, n, e.opset)
+
+
+def _lower_rnn_cell(e, n, args):
+    """``lstm_cell`` / ``gru_cell`` as their elementwise formulas (backends/base.py)."""
+    from ..jit.graph import Ref
+    gi, gh, b, s = args
+    hs = e.g.values[s.v].shape[1]
+    hh = e.name(gh.v)
+    if isinstance(b, Ref):
+        (hh,) = e.node("Add", [hh, e.name(b.v)])
+
+    def block(x, k):
+        return e.node("Slice", [x, e.ints([k * hs]), e.ints([(k + 1) * hs]), e.ints([1])])[0]
+    if n.op == "lstm_cell":
+        (a,) = e.node("Add", [e.name(gi.v), hh])
+        acts = [e.node("Tanh" if k == 2 else "Sigmoid", [block(a, k)])[0] for k in range(4)]
+        i, f, g, o = acts
+        (fc,) = e.node("Mul", [f, e.name(s.v)])
+        (ig,) = e.node("Mul", [i, g])
+        c2 = e.define(n.outs[1], "Add", [fc, ig])
+        (tc,) = e.node("Tanh", [c2])
+        e.define(n.outs[0], "Mul", [o, tc])
+        if e.used(n.outs[2]):
+            e.define(n.outs[2], "Concat", acts, axis=1)
+        return
+    x = e.name(gi.v)
+    (r,) = e.node("Sigmoid", [e.node("Add", [block(x, 0), block(hh, 0)])[0]])
+    (z,) = e.node("Sigmoid", [e.node("Add", [block(x, 1), block(hh, 1)])[0]])
+    hn = block(hh, 2)
+    (rn,) = e.node("Mul", [r, hn])
+    (nn_,) = e.node("Tanh", [e.node("Add", [block(x, 2), rn])[0]])
+    (d,) = e.node("Sub", [e.name(s.v), nn_])
+    (dz,) = e.node("Mul", [d, z])
+    e.define(n.outs[0], "Add", [dz, nn_])
+    if e.used(n.outs[1]):
+        e.define(n.outs[1], "Concat", [r, z, nn_, hn], axis=1)
 
 
 def _lower_slice(e, n, xv, key, out):

@@ -32,6 +32,7 @@ from .matmul import MatmulMixin
 from .optim import OptimMixin
 from .random import RandomMixin
 from .reduce import ReduceMixin
+from .rnn import RnnMixin
 from .softmax import SoftmaxMixin
 
 _BLOCK = 256
@@ -40,7 +41,7 @@ _SCALAR_TYPES = (bool, int, float, np.bool_, np.integer, np.floating)
 
 
 class KernelBackend(AttentionMixin, MatmulMixin, SoftmaxMixin, ConvMixin, OptimMixin,
-                    ReduceMixin, IndexMixin, RandomMixin, Backend):
+                    ReduceMixin, IndexMixin, RandomMixin, RnnMixin, Backend):
     def __init__(self, runtime):
         self.runtime = runtime
         self.name = runtime.name

@@ -127,6 +127,9 @@ def kernel_names(filename: str) -> list:
                     names.append(f"binary_lowp<{t}, {code}>")
     elif filename == "mma.cu":  # tensor cores (wmma): float16 / bfloat16 in, float32 sums
         names += [f"mma_wmma<{t}>" for t in LOW_C]
+    elif filename == "rnn.cu":  # fused LSTM / GRU cells (nn/rnn.py)
+        names += [f"{k}<{t}>" for t in FLOAT_C for k in ("lstm_cell_fwd", "lstm_cell_bwd",
+                                                          "gru_cell_fwd", "gru_cell_bwd")]
     elif filename == "attention.cu":
         names += [f"{k}<{t}>" for t in FLOAT_C for k in ("attn_fwd", "attn_bwd_dq",
                                                           "attn_bwd_dkdv")]
