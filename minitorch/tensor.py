@@ -328,6 +328,21 @@ class Tensor:
         from .autograd.function import _accumulate_node
         return _accumulate_node(self)._add_pre_hook(0, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """hook(tensor) -> None, called on a leaf after its ``.grad`` has been accumulated
+        in backward (PyTorch's semantics; DistributedDataParallel's bucket hooks use it)."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        from .autograd.function import _RemovableHandle, _accumulate_node
+        node = _accumulate_node(self)
+        if node._post_acc_hooks is None:
+            node._post_acc_hooks = []
+        node._post_acc_hooks.append(hook)
+        return _RemovableHandle(node._post_acc_hooks, hook)
+
     # -- device / dtype ---------------------------------------------------------------------
     def to(self, *args, **kwargs) -> "Tensor":
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; copy=False."""

@@ -196,6 +196,9 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
                 if accumulate:
                     if inputs is None or (node, 0) in capture:
                         _accumulate(node.variable, grads[0], create_graph, protected)
+                        if node._post_acc_hooks:  # Tensor.register_post_accumulate_grad_hook
+                            for h in list(node._post_acc_hooks):
+                                h(node.variable)
                 elif grads[0] is not None:
                     pos = capture.get((node, 0))
                     if pos is not None:
@@ -240,9 +243,13 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
                 deps[nxt] = left
                 if left == 0:  # ready even with no gradient: its children wait on it
                     ready.append(nxt)
+        if _queued_callbacks and len(_create_graph_stack) == 1:
+            _run_queued_callbacks()
     finally:
         _state.grad = prev_grad
         _create_graph_stack.pop()
+        if len(_create_graph_stack) == 0:
+            _queued_callbacks.clear()
 
     if inputs is not None and not accumulate:
         for i, r in enumerate(results):
@@ -254,6 +261,26 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
                 results[i] = r.detach()
         return tuple(results)
     return None
+
+
+_queued_callbacks: list = []
+
+
+def queue_callback(callback) -> None:
+    """Run ``callback()`` once the current (outermost) backward pass has finished, as
+    ``torch.autograd.Variable._execution_engine.queue_callback`` does (DistributedDataParallel
+    waits for its gradient all-reduces there)."""
+    if not _create_graph_stack:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _queued_callbacks.append(callback)
+
+
+def _run_queued_callbacks() -> None:
+    i = 0
+    while i < len(_queued_callbacks):  # a callback may queue another one
+        _queued_callbacks[i]()
+        i += 1
+    _queued_callbacks.clear()
 
 
 def _any(grads):

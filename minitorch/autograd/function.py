@@ -184,6 +184,7 @@ class AccumulateGrad(BackwardNode):
     """Sink node of a leaf tensor that requires grad: adds the incoming gradient to .grad."""
 
     _forward_cls = None
+    _post_acc_hooks = None  # [fn(tensor)]: Tensor.register_post_accumulate_grad_hook
 
     def __init__(self, variable: Tensor):
         self.variable = variable

@@ -13,6 +13,7 @@ from .activation import (ReLU, ReLU6, LeakyReLU, ELU, SELU, CELU, GELU, SiLU, Mi
 from .loss import (L1Loss, MSELoss, SmoothL1Loss, HuberLoss, NLLLoss,  # noqa: F401
                    CrossEntropyLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss)
 from . import functional, init, utils  # noqa: F401
+from . import parallel  # noqa: F401,E402 - DistributedDataParallel
 
 # the layers' modules list their classes in __all__: Conv1d/Conv2d/Fold/Unfold,
 # MaxPool*/AvgPool*/AdaptiveAvgPool*, BatchNorm*/LayerNorm/GroupNorm, Dropout, Embedding,
@@ -24,3 +25,4 @@ from .dropout import *  # noqa: F401,F403,E402
 from .embedding import *  # noqa: F401,F403,E402
 from .rnn import *  # noqa: F401,F403,E402
 from .transformer import *  # noqa: F401,F403,E402
+from . import modules  # noqa: F401,E402  (torch.nn.modules.* paths, after the layers)

@@ -5,6 +5,7 @@ API and behaviour of ``torch.utils.data``.
                    ChainDataset, Subset, random_split
     sampler.py     Sampler, SequentialSampler, RandomSampler, SubsetRandomSampler,
                    WeightedRandomSampler, BatchSampler
+    distributed.py DistributedSampler (each rank's share of the dataset, set_epoch)
     collate.py     default_collate, default_convert (samples -> batches)
     dataloader.py  DataLoader (single process, or worker processes with in-order delivery)
     _worker.py     the worker process loop, get_worker_info, and the tensor-free wire format
@@ -16,8 +17,10 @@ from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, Sta
                       Subset, TensorDataset, random_split)
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
                       SubsetRandomSampler, WeightedRandomSampler)
+from .distributed import DistributedSampler
 
 __all__ = ["BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset",
+           "DistributedSampler",
            "IterableDataset", "RandomSampler", "Sampler", "SequentialSampler", "StackDataset",
            "Subset", "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler",
            "WorkerInfo", "default_collate", "default_convert", "get_worker_info",
