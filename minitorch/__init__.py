@@ -42,7 +42,7 @@ _METHOD_FUNCTIONS = (
     "transpose swapaxes permute t expand_as broadcast_to flip split chunk narrow unbind movedim "
     "tile gather scatter_add index_select masked_fill tril triu nonzero argwhere take matmul mm "
     "bmm mv dot outer clone softmax log_softmax erf allclose isclose equal norm "
-    "masked_select diag diagonal").split()
+    "masked_select diag diagonal cumsum cumprod trace").split()
 from ._pytorch_names import function_form as _function_form  # noqa: E402
 for _name in _METHOD_FUNCTIONS:  # first parameter renamed self -> input (torch.exp(input=x))
     globals()[_name] = _function_form(_name, getattr(Tensor, _name))
@@ -53,6 +53,8 @@ from .ops.sorting import sort, argsort, topk  # noqa: E402,F401
 from .ops.roll import roll  # noqa: E402,F401
 from ._legacy import FloatTensor, DoubleTensor, LongTensor, IntTensor, BoolTensor  # noqa: E402,F401
 from . import backends  # noqa: E402,F401
+from . import return_types  # noqa: E402,F401
+from .ops.einsum import einsum  # noqa: E402,F401
 cat = _S.cat
 concat = _S.cat
 concatenate = _S.cat

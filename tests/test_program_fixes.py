@@ -225,3 +225,110 @@ def test_rnn_on_packed_sequence_matches_torch(kind, bidirectional, layers, batch
     (mout.data.sum() + sum(h.sum() for h in mh)).backward()
     for a, b in zip(ms, ts):
         np.testing.assert_allclose(a.grad.cpu().numpy(), b.grad.numpy(), rtol=1e-9, atol=1e-11)
+
+
+# -- return_types: x.max(dim) / topk / sort print as PyTorch's (tensor_tutorial.py) ---------
+@pytest.mark.parametrize("op", ["max", "min", "sort", "topk"])
+def test_return_types_repr_and_fields(op):
+    a = np.array([[0.5, -1.0, 2.0], [3.0, 0.25, -0.5]], np.float32)
+    call = {"max": lambda L, t: L.max(t, dim=1), "min": lambda L, t: t.min(1),
+            "sort": lambda L, t: L.sort(t, dim=1), "topk": lambda L, t: t.topk(2)}[op]
+    want, got = call(torch, torch.tensor(a)), call(minitorch, minitorch.tensor(a))
+    assert repr(got).replace("minitorch.", "torch.") == repr(want)
+    assert type(got).__name__ == type(want).__name__ == op
+    values, indices = got
+    assert values is got.values and indices is got[1]
+    assert isinstance(got, tuple) and got._fields == ("values", "indices")
+
+
+# -- cumsum / cumprod (tensor_tutorial.py) ----------------------------------------------------
+@pytest.mark.parametrize("op", ["cumsum", "cumprod"])
+@pytest.mark.parametrize("shape,dim", [((7,), 0), ((3, 5), 1), ((4, 3, 2), 0), ((2, 9), -1),
+                                       ((1,), 0), ((0, 3), 0), ((), 0)])
+def test_cumulative_matches_torch(op, shape, dim, device):
+    a = np.random.default_rng(3).uniform(-1.5, 1.5, shape)
+    if a.size > 2:
+        a.flat[1] = 0.0  # cumprod's gradient through a zero needs no division
+    t = torch.tensor(a, requires_grad=True)
+    m = minitorch.tensor(a, requires_grad=True, device=device)
+    want, got = getattr(torch, op)(t, dim), getattr(m, op)(dim=dim)
+    np.testing.assert_allclose(got.detach().cpu().numpy(), want.detach().numpy(), rtol=1e-12,
+                               atol=1e-14)
+    if a.size:
+        g = np.random.default_rng(4).standard_normal(shape)
+        want.backward(torch.tensor(g))
+        got.backward(minitorch.tensor(g, device=device))
+        np.testing.assert_allclose(m.grad.cpu().numpy(), t.grad.numpy(), rtol=1e-10,
+                                   atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype,arg", [("int32", None), ("bool", None), ("int64", "float32"),
+                                       ("float32", "float64")])
+def test_cumulative_dtypes_match_torch(dtype, arg):
+    a = np.array([1, 0, 2, 3], dtype=dtype)
+    for op in ("cumsum", "cumprod"):
+        kw = {} if arg is None else {"dtype": getattr(torch, arg)}
+        mkw = {} if arg is None else {"dtype": getattr(minitorch, arg)}
+        want = getattr(torch, op)(torch.tensor(a), 0, **kw)
+        got = getattr(minitorch, op)(minitorch.tensor(a), 0, **mkw)
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_cumulative_errors():
+    for lib in (torch, minitorch):
+        with pytest.raises(IndexError, match="Dimension out of range"):
+            lib.cumsum(lib.ones(2, 2), 2)
+        with pytest.raises(TypeError):
+            lib.cumsum(lib.ones(2, 2))
+
+
+# -- einsum / trace (tensor_tutorial.py) ------------------------------------------------------
+_EINSUM = [("ij,jk->ik", [(3, 4), (4, 5)]), ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+           ("ii->i", [(4, 4)]), ("ii", [(4, 4)]), ("ij->", [(3, 4)]), ("i,j->ij", [(3,), (4,)]),
+           ("bhqd,bhkd->bhqk", [(2, 3, 4, 5), (2, 3, 6, 5)]), ("...ij,...jk", [(2, 3, 4), (4, 5)]),
+           ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 5)]), ("i,i->", [(5,), (5,)]),
+           ("ijk->kji", [(2, 3, 4)]), ("bn,anm,bm->ba", [(2, 3), (4, 3, 5), (2, 5)]),
+           ("ij,ij->ij", [(1, 4), (3, 4)]), ("ij", [(2, 3)]), ("ba", [(2, 3)])]
+
+
+@pytest.mark.parametrize("eq,shapes", _EINSUM, ids=[e for e, _ in _EINSUM])
+def test_einsum_matches_torch(eq, shapes, device):
+    rng = np.random.default_rng(5)
+    arrs = [rng.standard_normal(s) for s in shapes]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrs]
+    ms = [minitorch.tensor(a, requires_grad=True, device=device) for a in arrs]
+    want, got = torch.einsum(eq, *ts), minitorch.einsum(eq, *ms)
+    assert tuple(got.shape) == tuple(want.shape)
+    np.testing.assert_allclose(got.detach().cpu().numpy(), want.detach().numpy(), rtol=1e-10,
+                               atol=1e-12)
+    g = rng.standard_normal(tuple(want.shape))
+    want.backward(torch.tensor(g))
+    got.backward(minitorch.tensor(g, device=device))
+    for a, b in zip(ms, ts):
+        np.testing.assert_allclose(a.grad.cpu().numpy(), b.grad.numpy(), rtol=1e-10,
+                                   atol=1e-12)
+
+
+def test_einsum_list_operands_and_errors():
+    a = np.arange(6.0).reshape(2, 3)
+    want = torch.einsum("ij,kj->ik", [torch.tensor(a), torch.tensor(a)])
+    got = minitorch.einsum("ij,kj->ik", [minitorch.tensor(a), minitorch.tensor(a)])
+    np.testing.assert_allclose(got.numpy(), want.numpy())
+    for lib in (torch, minitorch):
+        with pytest.raises(RuntimeError, match="number of subscripts in the equation"):
+            lib.einsum("ijk->i", lib.ones(2, 3))
+
+
+def test_trace_matches_torch(device):
+    a = np.random.default_rng(6).standard_normal((4, 3))
+    t = torch.tensor(a, requires_grad=True)
+    m = minitorch.tensor(a, requires_grad=True, device=device)
+    want, got = torch.trace(t), m.trace()
+    np.testing.assert_allclose(got.item(), want.item())
+    want.backward()
+    got.backward()
+    np.testing.assert_array_equal(m.grad.cpu().numpy(), t.grad.numpy())
+    for lib in (torch, minitorch):
+        with pytest.raises(RuntimeError, match="expected a matrix"):
+            lib.trace(lib.ones(3))

@@ -88,8 +88,10 @@ def install(Tensor) -> None:  # noqa: C901 - a flat table is the clearest form
     from .sorting import sort, argsort, topk
     from .roll import roll
     from .diag import diag, diagonal
+    from .cumulative import cumsum, cumprod
+    from .einsum import trace
     methods.update(sort=sort, argsort=argsort, topk=topk, roll=roll, diag=diag,
-                   diagonal=diagonal)
+                   diagonal=diagonal, cumsum=cumsum, cumprod=cumprod, trace=trace)
     for name, fn in methods.items():
         if fn is not None:
             setattr(Tensor, name, fn)

@@ -13,6 +13,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor, _wrap_dim
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
+from .. import return_types as _return_types  # noqa: E402  (max/min(dim): named like PyTorch's)
 
 
 def norm_dims(dim, ndim: int) -> tuple:
@@ -266,15 +267,16 @@ def _max_min(input, dim, keepdim, other, which):
         return (MaxAll if which == "max" else MinAll).apply(input, dims, False)
     _int_dim(which, dim)
     d = _wrap_dim(dim, input._data.ndim)
+    result = _return_types.max if which == "max" else _return_types.min
     if input._data.ndim == 0:
-        return values_indices(input.clone(), argmax(input))
+        return result(input.clone(), argmax(input))
     _check_nonempty(which, input, (d,), False)
     idx = ArgReduce.apply(input, "arg" + which, d, True)
     vals = input.gather(d, idx)
     if not keepdim:
         vals = vals.squeeze(d)
         idx = idx.squeeze(d)
-    return values_indices(vals, idx)
+    return result(vals, idx)
 
 
 def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None):  # noqa: A001

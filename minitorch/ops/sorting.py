@@ -9,13 +9,11 @@ fine for the small rows real code sorts (top-k over logits of a few thousand), n
 """
 from __future__ import annotations
 
-from collections import namedtuple
 
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor, _wrap_dim
 
-sort_result = namedtuple("sort", ["values", "indices"])
-topk_result = namedtuple("topk", ["values", "indices"])
+from ..return_types import sort as sort_result, topk as topk_result  # noqa: E402
 
 
 def _perm(x: Tensor, descending: bool) -> Tensor:

@@ -1,0 +1,48 @@
+"""``torch.cumsum`` / ``torch.cumprod``: inclusive scans along a dim.
+
+Composed from ``narrow``, ``cat`` and one elementwise op per step of a Hillis-Steele scan:
+after step k every element holds the sum (product) of the 2^k elements ending at it, so
+log2(n) steps cover the dim.  Being Tensor ops, the scans run on every device and their
+gradients (and double backward) come for free; the product's gradient needs no division,
+so zeros are fine.  The additions happen in tree order rather than PyTorch's left to right,
+so float results can differ from PyTorch's in the last bits.
+
+Integer and bool inputs scan in int64, as in PyTorch; ``dtype=`` casts the input first.
+"""
+from __future__ import annotations
+
+from .. import _dtype as D
+from ..tensor import Tensor, _wrap_dim
+
+
+def _scan(input: Tensor, dim: int, dtype, op: str) -> Tensor:
+    from .shape import cat
+    x = input
+    if dtype is not None:
+        x = x.to(dtype)
+    elif not x.dtype.is_floating_point:
+        x = x.to(D.int64)
+    if x.dim() == 0:
+        _wrap_dim(dim, 1)
+        return x.clone()
+    d = _wrap_dim(dim, x.dim())
+    n = x.shape[d]
+    step = 1
+    out = x
+    while step < n:
+        head = out.narrow(d, 0, step)
+        rest = out.narrow(d, step, n - step)
+        prev = out.narrow(d, 0, n - step)
+        out = cat([head, rest + prev if op == "sum" else rest * prev], d)
+        step *= 2
+    return out if out is not input else input.clone()
+
+
+def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Inclusive cumulative sum of ``input`` along ``dim``."""
+    return _scan(input, dim, dtype, "sum")
+
+
+def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Inclusive cumulative product of ``input`` along ``dim``."""
+    return _scan(input, dim, dtype, "prod")
