@@ -45,11 +45,28 @@ def _nan_safe(v):
     return v
 
 
+def _close(got, want) -> bool:
+    """Equal structure, dtypes and shapes; values equal up to float rounding (NaN == NaN)."""
+    if isinstance(want, tuple) and len(want) == 3 and isinstance(want[1], str) \
+            and isinstance(want[2], tuple):  # one tensor: (values, dtype, shape)
+        if not (isinstance(got, tuple) and len(got) == 3 and got[1:] == want[1:]):
+            return False
+        g, w = np.asarray(got[0], dtype=np.float64), np.asarray(want[0], dtype=np.float64)
+        return g.shape == w.shape and bool(np.allclose(g, w, rtol=1e-5, atol=1e-6,
+                                                       equal_nan=True))
+    if isinstance(want, (tuple, list)):
+        return (isinstance(got, (tuple, list)) and len(got) == len(want)
+                and all(_close(a, b) for a, b in zip(got, want)))
+    return _nan_safe(got) == _nan_safe(want)
+
+
 def _same(fn, dev, words=True):
     """fn(m, dev) behaves the same on minitorch (on ``dev``) and on PyTorch (cpu)."""
-    got = _nan_safe(_outcome(lambda: fn(minitorch, dev)))
-    want = _nan_safe(_outcome(lambda: fn(torch, "cpu")))
-    if words or got[0] == "ok":
+    got = _outcome(lambda: fn(minitorch, dev))
+    want = _outcome(lambda: fn(torch, "cpu"))
+    if got[0] == "ok" and want[0] == "ok":
+        assert _close(got[1], want[1]), (got, want)
+    elif words:
         assert got == want
     else:
         assert got[0] == want[0], (got, want)
@@ -149,6 +166,24 @@ ERRORS = {
                                                                     device=d), 0),
     "softmax_int_lastdim": lambda m, d: m.nn.functional.log_softmax(
         m.ones(2, 2, dtype=m.int32, device=d), -1),
+    # cross_entropy: a 0-d input with a 0-d integer target is read as class probabilities
+    # (seed 591); nll on non-float input is a dispatch error (seeds 425, 2048, 2641)
+    "cross_entropy_0d_probabilities": lambda m, d: m.nn.functional.cross_entropy(
+        m.tensor(1.0, device=d), m.tensor(0, device=d)),
+    "nll_bool": lambda m, d: m.nn.functional.nll_loss(m.ones(2, 3, dtype=m.bool, device=d),
+                                                      m.tensor([0, 1], device=d)),
+    "nll_2d_int": lambda m, d: m.nn.functional.nll_loss(
+        m.ones(2, 3, 1, 2, dtype=m.int32, device=d), m.zeros(2, 1, 2, dtype=m.int64, device=d)),
+    "cross_entropy_empty_int": lambda m, d: m.nn.functional.cross_entropy(
+        m.ones(2, 3, 0, 2, dtype=m.int32, device=d), m.ones(2, 0, 2, dtype=m.int64, device=d)),
+    # div(rounding_mode='trunc'): bool is a dispatch error, integer zero division raises
+    # (seed 2038)
+    "div_trunc_bool": lambda m, d: m.div(_t(m, d, [True], "bool"), _t(m, d, [True], "bool"),
+                                         rounding_mode="trunc"),
+    "div_trunc_int_zero": lambda m, d: m.div(_t(m, d, [1], "int64"), _t(m, d, [0], "int64"),
+                                             rounding_mode="trunc"),
+    # permute() without dims (seed 1431)
+    "permute_no_dims": lambda m, d: m.tensor(1.0, device=d).permute(),
 }
 
 
@@ -199,6 +234,24 @@ VALUES = {
     "softmax_int_empty": lambda m, d: (
         m.nn.functional.log_softmax(m.ones(2, 0, dtype=m.int32, device=d), 1),
         m.nn.functional.softmax(m.ones(0, 2, dtype=m.int64, device=d), 0)),
+    # a 0-d flip is a tensor (a NumPy scalar on cpu broke movedim/view after it) (seed 1097)
+    "flip_0d_then_view": lambda m, d: (m.tensor(1.5, device=d).flip((0,)).movedim(0, 0),
+                                       m.tensor(1.5, device=d).flip(0).view(1)),
+    # clamp with tensor bounds: dtype of all three, NaN propagated (seeds 491, 2591)
+    "clamp_tensor_bounds": lambda m, d: (
+        m.clamp(_t(m, d, [1.0, float("nan"), 0.5, 3.0], "float32"),
+                min=_t(m, d, [1.0, 1.0, float("nan"), 5.0], "float32"),
+                max=_t(m, d, [2.0, 2.0, 2.0, 4.0], "float32")),
+        m.clamp(_t(m, d, [[1.0, 2.0]], "float32"), min=m.tensor(1.5, dtype=m.float64,
+                                                                  device=d)),
+        m.clamp(_t(m, d, [1, 5], "int64"), max=m.tensor(2.5, device=d)),
+        m.clamp(_t(m, d, [1, 5], "int32"), min=_t(m, d, [2, 2], "int64"))),
+    # normalize: a NaN norm stays NaN (not treated as a zero norm) (seed 2911)
+    "normalize_nan": lambda m, d: m.nn.functional.normalize(
+        _t(m, d, [[1.0, float("nan")], [2.0, 3.0]], "float32"), dim=1),
+    # kl_div with a negative target is NaN, as xlogy(t, t)
+    "kl_div_negative_target": lambda m, d: m.nn.functional.kl_div(
+        _t(m, d, [0.5, -1.0], "float32"), _t(m, d, [-1.0, 0.5], "float32"), reduction="none"),
     # bool matmul of zero-size operands (seed 253)
     "matmul_bool_empty": lambda m, d: m.ones(2, 0, dtype=m.bool, device=d) @
     m.ones(0, 3, dtype=m.bool, device=d),
@@ -264,7 +317,54 @@ def _nll_none_inf_grad(m, dev):
     return x.grad
 
 
+def _clamp_tensor_grads(m, dev):
+    # ties give the gradient to x (not half to each side) (seed 2591)
+    x = m.tensor([1.0, 2.0, float("nan"), 0.5, 3.0, 1.5], device=dev, requires_grad=True)
+    lo = m.tensor([1.0, 1.0, 1.0, float("nan"), 5.0, 0.0], device=dev, requires_grad=True)
+    hi = m.tensor([2.0, 2.0, 2.0, 2.0, 4.0, 1.5], device=dev, requires_grad=True)
+    m.clamp(x, min=lo).backward(m.ones(6, device=dev))
+    g1 = (x.grad, lo.grad)
+    x.grad = lo.grad = None
+    m.clamp(x, min=lo, max=hi).backward(m.arange(6.0, device=dev))
+    return g1, (x.grad, lo.grad, hi.grad)
+
+
+def _kl_div_target_grad(m, dev):
+    # the target's gradient is log(t) + 1 - x, NaN at t = 0 (PyTorch's xlogy) (seed 973)
+    x = m.tensor([0.5, -1.0, 2.0], device=dev, requires_grad=True)
+    t = m.tensor([0.0, 0.5, 2.0], device=dev, requires_grad=True)
+    m.nn.functional.kl_div(x, t, reduction="sum").backward()
+    return x.grad, t.grad
+
+
+def _kl_div_double_backward(m, dev):
+    x = m.tensor([0.5, -1.0], device=dev, requires_grad=True)
+    t = m.tensor([0.25, 0.5], device=dev, requires_grad=True)
+    (g,) = m.autograd.grad(m.nn.functional.kl_div(x, t, reduction="sum"), t,
+                           create_graph=True)
+    return m.autograd.grad(g.sum(), (x, t))
+
+
+def _elu_nan_grad(m, dev):
+    # a NaN input takes the x branch: its gradient passes (seed 2730)
+    x = m.tensor([float("nan"), -1.0, 2.0], device=dev, requires_grad=True)
+    y = m.nn.functional.elu(x) + m.nn.functional.selu(x) + m.nn.functional.celu(x, 0.5)
+    y.backward(m.tensor([1.0, 2.0, 3.0], device=dev))
+    return x.grad
+
+
+def _normalize_nan_grad(m, dev):
+    x = m.tensor([[1.0, float("nan")], [2.0, 3.0], [0.0, 0.0]], device=dev, requires_grad=True)
+    m.nn.functional.normalize(x, dim=1).backward(m.ones(3, 2, device=dev))
+    return x.grad
+
+
 GRADS = {
+    "clamp_tensor": _clamp_tensor_grads,
+    "kl_div_target": _kl_div_target_grad,
+    "kl_div_double": _kl_div_double_backward,
+    "elu_nan": _elu_nan_grad,
+    "normalize_nan": _normalize_nan_grad,
     "floor_divide_raises": _floor_divide_backward,
     "floor_divide_fn_raises": _floor_divide_fn_backward,
     "div_floor_zero": _div_floor_backward,

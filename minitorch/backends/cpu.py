@@ -197,7 +197,7 @@ class CpuBackend(Backend):
         return r
 
     def flip(self, x, dims):
-        return np.flip(x, dims).copy()
+        return _arr(np.flip(x, dims).copy())  # a 0-d flip is a NumPy scalar
 
     # compute
     def unary(self, op, x):

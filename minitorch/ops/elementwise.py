@@ -624,6 +624,9 @@ def div(input, other, *, rounding_mode=None):
     if rounding_mode == "floor":
         return _div_floor(input, other)
     if rounding_mode == "trunc":
+        if _is_bool(input) and _is_bool(other):
+            raise NotImplementedError("\"div_trunc_cpu\" not implemented for 'Bool'")
+        _check_int_zero_division(input, other)
         q = binary_div(input, other)
         q = where(q < 0, ceil(q), floor(q))
         rt = D.result_type(input, other)
@@ -961,11 +964,18 @@ def clamp(self, min=None, max=None):  # noqa: A002
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = self
+        # PyTorch's clamp with tensor bounds: NaN in x or a bound gives NaN and no gradient;
+        # x gets the gradient where min <= x <= max (ties included), a bound where it is
+        # the result (max wins over min where min > max)
+        rt = D.result_type(*(t for t in (self, min, max) if t is not None))
+        out, min, max = (t.to(rt) if isinstance(t, Tensor) and t.dtype is not rt else t
+                         for t in (self, min, max))
         if min is not None:
-            out = _maximum(out, min)
+            other = where(out < min, min, float("nan")) if rt.is_floating_point else min
+            out = where(out >= min, out, other)
         if max is not None:
-            out = _minimum(out, max)
+            other = where(out > max, max, float("nan")) if rt.is_floating_point else max
+            out = where(out <= max, out, other)
         return out
     return Clamp.apply(self, min, max)
 

@@ -111,6 +111,8 @@ def _replay_permute(t, dims):
 
 
 def permute(self: Tensor, *args, dims=None) -> Tensor:
+    if not args and dims is None:
+        raise TypeError('permute() missing 1 required positional arguments: "dims"')
     dims = _shape_arg(args if dims is None else (dims,))
     n = self._data.ndim
     if len(dims) != n:

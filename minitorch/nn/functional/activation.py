@@ -266,7 +266,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 def _elu(input: Tensor, alpha: float, scale: float = 1.0, input_scale: float = 1.0) -> Tensor:
     # exp only of non-positive values: no overflow (and no inf·0 in backward) for large x
     neg = alpha * ((input.clamp(max=0.0) * input_scale).exp() - 1.0)
-    out = where(input > 0, input, neg)
+    out = where(input <= 0, neg, input)  # NaN takes the x branch: its gradient passes, as PyTorch
     return out * scale if scale != 1.0 else out
 
 

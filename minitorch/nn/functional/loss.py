@@ -284,6 +284,10 @@ def _nll_checks(input: Tensor, target: Tensor, weight: Optional[Tensor], ignore_
                            f"classes but got weight tensor of shape: {list(weight.shape)}")
     if target._data.dtype != D.int64.np:
         target = target.long()
+    if input._data.dtype.kind not in "fV":  # PyTorch's kernels are for floats only
+        kernel = "nll_loss2d_forward_out_frame" if input.ndim == 4 else "nll_loss_out_frame"
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{input.dtype.pt_name}'")
     _check_targets(input._device._be, target._data, c, ignore_index)
     return input, target, unbatched
 
@@ -391,6 +395,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None
             and getattr(input._device._be, "fused_cross_entropy", False)):
         # the common case, fused (on the kernel devices; cpu keeps PyTorch's graph)
         return _fused_cross_entropy(input, target, ignore_index, reduction)
+    if target.shape == input.shape and target._data.dtype.kind not in "fV":
+        raise RuntimeError(f"Expected floating point type for target with class "
+                           f"probabilities, got {target.type_name()[6:-6]}")
     logp = log_softmax(input, class_dim)
     c = input.shape[class_dim]
     if target.shape == input.shape:  # class probabilities
@@ -510,6 +517,23 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     return _reduce(loss, reduction)
 
 
+class _XLogX(Function):
+    """t·log(t), 0 at t = 0 (NaN below): ``xlogy(t, t)``.  Its gradient is PyTorch's
+    xlogy(t != 0, t) + t / t: log(t) + 1, NaN at t = 0 (PyTorch's 0/0 from the second
+    argument)."""
+
+    @staticmethod
+    def forward(ctx, t):
+        ctx.save_for_backward(t)
+        return where(t == 0, 0.0, t * t.log())
+
+    @staticmethod
+    def backward(ctx, g):
+        (t,) = ctx.saved_tensors
+        nz = t != 0
+        return g * (where(nz, t.log(), 0.0) + t / t)
+
+
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
            reduction: str = "mean", log_target: bool = False) -> Tensor:
     """target·(log target - input), input being log-probabilities; 'batchmean' divides the
@@ -527,10 +551,8 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
         raise RuntimeError("kl_div: Integral inputs not supported.")
     if log_target:
         loss = target.exp() * (target - input)
-    else:
-        pos = target > 0
-        safe = where(pos, target, 1.0)
-        loss = where(pos, target * (safe.log() - input), 0.0 * input)
+    else:  # PyTorch's xlogy(t, t) - t·x, gradients included
+        loss = _XLogX.apply(target) - target * input
     if reduction == "batchmean":
         return loss.sum() / (input.shape[0] if input.ndim else 1)
     return _reduce(loss, reduction)

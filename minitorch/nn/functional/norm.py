@@ -130,7 +130,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
                            f"input. Got {input.dtype.pt_name}")
     if p == 2.0:
         sq = (input * input).sum(dim, keepdim=True)
-        pos = sq > 0
+        pos = sq != 0  # (not sq > 0: a NaN norm stays NaN)
         norm = sq.where(pos, 1.0).sqrt().where(pos, 0.0)  # no 0/0 in the gradient at 0
     else:
         a = input.abs()
