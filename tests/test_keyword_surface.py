@@ -366,3 +366,93 @@ def test_keyword_calls_match_torch(name, device):
     assert got.device.type == minitorch.device(device).type
     np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
     assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+
+
+# ---------------------------------------------------------------------------------------
+# Classes: nn modules (constructor, forward and the Module API), optimizers, schedulers,
+# data utilities; and the functions of nn.init and nn.utils.  All Python in PyTorch, so
+# inspect.signature gives its names.
+# ---------------------------------------------------------------------------------------
+import minitorch.nn as _mnn  # noqa: E402
+import minitorch.nn.init as _minit  # noqa: E402
+import minitorch.nn.utils as _mnu  # noqa: E402
+import minitorch.optim as _mopt  # noqa: E402
+import minitorch.optim.lr_scheduler as _mls  # noqa: E402
+import minitorch.utils.data as _mdata  # noqa: E402
+import torch.nn.init as _tinit  # noqa: E402
+import torch.nn.utils as _tnu  # noqa: E402
+import torch.optim.lr_scheduler as _tls  # noqa: E402
+import torch.utils.data as _tdata  # noqa: E402
+
+_CLASS_METHODS = ("__init__", "forward", "step", "zero_grad", "add_param_group",
+                  "load_state_dict", "state_dict", "register_buffer", "register_parameter",
+                  "named_parameters", "parameters", "named_buffers", "buffers", "to", "train",
+                  "eval", "apply", "named_modules", "modules", "children", "named_children",
+                  "requires_grad_", "register_forward_hook", "register_forward_pre_hook",
+                  "register_full_backward_hook", "get_last_lr", "__getitem__", "__len__")
+_NOT_API = {"lr_scheduler.Counter"}  # collections.Counter, imported by both modules
+
+
+def _class_cases():
+    cases = []
+    for label, m, t in (("nn", _mnn, torch.nn), ("optim", _mopt, torch.optim),
+                        ("lr_scheduler", _mls, _tls), ("data", _mdata, _tdata)):
+        for n in sorted(dir(m)):
+            if n.startswith("_") or not hasattr(t, n) or f"{label}.{n}" in _NOT_API:
+                continue
+            mo, to = getattr(m, n), getattr(t, n)
+            if isinstance(mo, type) and isinstance(to, type):
+                for meth in _CLASS_METHODS:
+                    if hasattr(mo, meth) and hasattr(to, meth) and inspect.isfunction(
+                            getattr(to, meth)):
+                        cases.append((f"{label}.{n}.{meth}", getattr(mo, meth),
+                                      getattr(to, meth)))
+            elif inspect.isfunction(to) and callable(mo):
+                cases.append((f"{label}.{n}", mo, to))
+    for label, m, t in (("nn.init", _minit, _tinit), ("nn.utils", _mnu, _tnu)):
+        for n in sorted(dir(m)):
+            mo, to = getattr(m, n), getattr(t, n, None)
+            if not n.startswith("_") and inspect.isfunction(to) and callable(mo) \
+                    and not isinstance(mo, type):
+                cases.append((f"{label}.{n}", mo, to))
+    return cases
+
+
+_CLASS_CASES = _class_cases()
+
+
+def test_class_surface_is_large():
+    assert len(_CLASS_CASES) > 250, len(_CLASS_CASES)
+
+
+@pytest.mark.parametrize("qual,mfn,tfn", _CLASS_CASES, ids=[q for q, _, _ in _CLASS_CASES])
+def test_class_keyword_names(qual, mfn, tfn):
+    tsig, msig = inspect.signature(tfn), inspect.signature(mfn)
+    mp = msig.parameters
+    var_kw = any(p.kind is p.VAR_KEYWORD for p in mp.values())
+    bad = []
+    for n, p in tsig.parameters.items():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or n == "self" or n.startswith("_"):
+            continue
+        if n in GLOBAL_UNSUPPORTED:
+            continue
+        q = mp.get(n)
+        if q is None and not var_kw:
+            bad.append(n)
+        elif q is not None and q.kind in (q.POSITIONAL_ONLY, q.VAR_POSITIONAL):
+            bad.append(n + " (not by keyword)")
+    assert not bad, f"{qual} does not accept PyTorch's {bad}"
+
+
+def test_hardtanh_deprecated_names_and_modules_remove_duplicate():
+    import warnings
+    for lib in (torch, minitorch):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            h = lib.nn.Hardtanh(min_value=-2.0, max_value=3.0)
+        assert (h.min_val, h.max_val) == (-2.0, 3.0)
+        assert [type(x.message) for x in w] == [FutureWarning, FutureWarning]
+        lin = lib.nn.Linear(2, 2)
+        seq = lib.nn.Sequential(lin, lib.nn.ReLU(), lin)
+        assert len(list(seq.modules())) == 3
+        assert len(list(seq.modules(remove_duplicate=False))) == 4

@@ -336,7 +336,11 @@ class Module(StateDictMixin):
                 memo.add(m)
                 yield name, m
 
-    def modules(self) -> Iterator["Module"]:
+    def modules(self, remove_duplicate: bool = True) -> Iterator["Module"]:
+        if not remove_duplicate:
+            for _, m in self.named_modules(remove_duplicate=False):
+                yield m
+            return
         yield from self._walk()
 
     def named_modules(self, memo: Optional[Set["Module"]] = None, prefix: str = "",
