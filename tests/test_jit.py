@@ -264,8 +264,8 @@ def test_compile_caches_and_hits_without_retracing():
         calls.append(1)
         return (x * y).sum()
     x, y = minitorch.randn(4), minitorch.randn(4)
-    for _ in range(3):
-        assert f(x, y).item() == (x * y).sum().item()
+    for _ in range(3):   # (a fused sum accumulates in double: equal to the last bits)
+        assert math.isclose(f(x, y).item(), (x * y).sum().item(), rel_tol=1e-6)
     assert len(calls) == 1 and len(f.graphs) == 1
     assert f.explain(verbose=False).calls == ["traced", "graph", "graph"]
 
@@ -589,7 +589,10 @@ def test_compiled_dropout_draws_fresh_masks_like_eager():
     le = [step_e(*_batch(rng_e)).item() for _ in range(6)]
     minitorch.manual_seed(11)
     lc = [f(*_batch(rng_c)).item() for _ in range(6)]
-    assert lc == le and len(set(le)) == 6
+    # (fused reductions accumulate in double: equal to the last bits; a stale mask would
+    # change the loss in the first digits)
+    np.testing.assert_allclose(lc, le, rtol=1e-6)
+    assert len(set(le)) == 6
 
 
 # -- save / load -------------------------------------------------------------------------------

@@ -49,7 +49,9 @@ def _title(n):
 
 def _check_structure(g, d: Dot):
     """Every IR node is one box (in order n0, n1, ...) titled with its primitive, whose
-    second line is its output types; every value read is an edge from its definer."""
+    second line is its output types; every value read is an edge from its definer.  A
+    fused graph is drawn as the graph it was fused from (its kernels as clusters)."""
+    g = getattr(g, "unfused", None) or g
     definer = {}
     for v in g.inputs:
         definer[v.id] = (f"in{v.id}", 0, 1)
@@ -195,6 +197,9 @@ def test_training_step_structure(backend):
     for _ in range(3):
         cstep(x, y)
     g = cstep.graphs[-1]
+    if g.unfused is not None:   # a fused graph is drawn as the graph it was fused from
+        assert g.kernels
+        g = g.unfused
     assert g.writebacks and any(".state[" in n for n, _ in g.state)
     d = Dot(viz.make_dot(cstep).source)          # a compiled function: its latest graph
     definer, n_edges = _check_structure(g, d)
@@ -226,13 +231,16 @@ def test_training_step_structure(backend):
     # grouped by source line: forward, loss.backward(), opt.step(), labelled with the text
     lines = list(dict.fromkeys(n.src for n in g.nodes if n.src))
     assert len(lines) == 3
-    clusters = set(d.clusters)
+    clusters = {c for c in d.clusters if not c.startswith("fused_")}
     assert len(clusters) == 3
     texts = ["loss = F.cross_entropy(model(x), y)", "loss.backward()", "opt.step()"]
     for src, text in zip(lines, texts):
         assert f"{src}: {text}" in clusters
     for k, n in enumerate(g.nodes):
-        assert d.nodes[f"n{k}"]["cluster"].startswith(n.src)
+        c = d.nodes[f"n{k}"]["cluster"]
+        if c.startswith("fused_"):  # a kernel's cluster: inside its line's, if it has one
+            c = d.clusters[c] or n.src
+        assert c.startswith(n.src)
     assert all(d.nodes[f"st{v.id}"]["cluster"] is None for _, v in g.state)
     # without grouping: no clusters, same boxes
     d2 = Dot(viz.make_dot(g, group_by_line=False).source)
@@ -276,7 +284,8 @@ def test_adam_counter_edges():
     for _ in range(3):
         cstep(x, y)
     g = cstep.graphs[-1]
-    d = Dot(viz.make_dot(g).source)
+    g = g.unfused or g     # a fused graph is drawn as the graph it was fused from
+    d = Dot(viz.make_dot(cstep).source)
     _check_structure(g, d)
     counters = [k for k, n in enumerate(g.nodes) if n.op == "counter"]
     assert counters
@@ -436,3 +445,30 @@ def test_compile_benchmark_quick(tmp_path):
     for word in ("(1) tanh-GELU", "(2) training steps", "(3) kernel launches",
                  "(4) trace + compile time"):
         assert word in proc.stdout
+
+
+def test_fused_graph_draws_each_kernel_as_a_cluster_named_like_it():
+    """make_dot of a fused graph: the nodes it was fused from, each generated kernel's
+    nodes inside one cluster labelled with the kernel's name and kind."""
+    import minitorch.compiler as C
+    w, b = torch.randn(6, 5), torch.randn(6)
+
+    def f(x):
+        h = F.linear(x, w, b).relu()                     # matmul epilogue kernel
+        return (h - h.mean(1, keepdim=True)).exp().sum(1)  # reductions with prologues
+    x = torch.randn(4, 5)
+    from minitorch import jit
+    g = C.fuse(jit.trace(f, x))
+    d = Dot(viz.make_dot(g).source)
+    names = [k.name for k in g.kernels]
+    assert len(names) >= 2
+    for i, k in enumerate(g.kernels):
+        label = f"{k.name} ({k.kind}, {len(k._group.nodes)} ops)"
+        assert label in d.clusters
+        inside = [nid for nid, a in d.nodes.items() if a["cluster"] == label]
+        assert len(inside) == len(k._group.nodes)
+        assert sorted(d.title(nid) for nid in inside) == sorted(
+            _title(n) for n in k._group.nodes)
+    # the unfused nodes are drawn (not the fused ones), and the caption says so
+    assert len([n for n in d.nodes if n.startswith("n")]) == len(g.unfused.nodes)
+    assert "fused kernel(s), each drawn as a cluster" in viz.make_dot(g).source

@@ -15,7 +15,8 @@ import warnings
 from typing import List
 
 from ..jit.graph import Graph, Node, Ref
-from .fusion import fuse_groups, group_io, output_roots, readers
+from .fusion import fuse_groups, group_io, output_roots
+from .remat import rematerialize
 from .codegen import kernel_name
 from .kernels import FusedKernel, host_compiler
 
@@ -38,14 +39,14 @@ def fuse(g: Graph) -> Graph:
     out.passes = list(g.passes)
     out.unfused = g
     groups = fuse_groups(g)
-    later = readers(g)
+    rematerialize(g, groups)
     roots = output_roots(g)
     kernels: List[FusedKernel] = []
     report: List[str] = []
     place = {}
     names = {}
     for grp in groups:
-        ins, outs = group_io(g, grp, later, roots)
+        ins, outs = group_io(g, grp, groups, roots)
         name = kernel_name(grp)
         k = names.get(name, 0)
         names[name] = k + 1
@@ -58,8 +59,7 @@ def fuse(g: Graph) -> Graph:
         place[id(grp.nodes[-1])] = node
         for n in grp.nodes[:-1]:
             place[id(n)] = None
-        report.append(f"{name}: {len(grp.nodes)} nodes -> 1 kernel, {len(ins)} input(s), "
-                      f"{len(outs)} output(s); group ended: {grp.ended}")
+        report.append(_describe(name, grp, ins, outs))
     new_nodes = []
     for n in out.nodes:
         r = place.get(id(n), n)
@@ -77,6 +77,21 @@ def fuse(g: Graph) -> Graph:
         for k in kernels:
             print(k.source)
     return out
+
+
+def _describe(name: str, grp, ins, outs) -> str:
+    """One line of ``graph.fusion``: what the kernel is and why its group ended."""
+    what = f"{len(grp.nodes)} nodes -> 1 kernel"
+    if grp.kind == "reduce":
+        what += (f" (reduction {grp.red.args[0]} with {len(grp.prologue)} prologue and "
+                 f"{len(grp.epilogue)} epilogue op(s))")
+    elif grp.kind == "matmul":
+        what += f" (matmul + {len(grp.nodes) - 1} epilogue op(s) over its result)"
+    line = (f"{name}: {what}, {len(ins)} input(s), {len(outs)} output(s); group ended: "
+            f"{grp.ended}")
+    for r in grp.remat:
+        line += f"; {r}"
+    return line
 
 
 def inductor_backend(g: Graph) -> Graph:

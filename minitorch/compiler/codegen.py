@@ -7,26 +7,45 @@ There is one table of op spellings, and it is not here: the scalar functions of
 code calls the same functions -- on cuda and cudasim by including that file, on cpu by
 including it after a small host prelude (``HOST_PRELUDE``) that defines the CUDA keywords as
 nothing.  So a fused kernel computes each op exactly as the unfused kernel of that op does;
-only the loads and stores between ops are gone.
+only the loads and stores between ops are gone.  Two exceptions, both on purpose:
 
-A kernel is specialized to its group (ops, dtypes, the output shape) and to a *layout
-signature*: per input, ``c`` (C-contiguous with the output's shape: read ``in[i]``), ``s``
-(any strides, broadcast included: strides come in ``meta`` and the offset is computed from
-the output index) or ``1`` (one element: read ``in[0]``).  The output is always a fresh
-C-contiguous array.
+* on cpu, ``cpu_math.h`` (next to this file) specializes ``unary_apply`` for float32
+  ``exp``, ``tanh`` and ``sigmoid`` with branch-free polynomial versions (a few ULP, tested
+  over the whole float range) that GCC vectorizes; the C library's ``expf``/``tanhf`` are
+  scalar calls that keep the loop scalar;
+* ``x ** 2`` and ``x ** 3`` with a constant exponent are spelled as multiplies (``powf`` is a
+  scalar call as well); the result differs from ``pow`` by at most an ULP or two.
+
+A kernel is specialized to its group (ops, dtypes, shapes) and to a *layout signature*: one
+letter per load of an input: ``c`` (C-contiguous with the domain's shape: the flat index),
+``s`` (any strides, broadcast included: strides come in ``meta``) or ``1`` (one element:
+``in[0]``).  Outputs are always fresh C-contiguous arrays (a matmul epilogue writes over the
+matmul's own result).
+
+Kinds (fusion.py):
+
+* elementwise -- one loop over the output (``#pragma omp parallel for simd`` on cpu past
+  32k elements, a grid-stride loop on CUDA);
+* reduction -- one output element per outer iteration (cpu: OpenMP across outputs, the inner
+  loop over the reduced elements vectorized with ``omp simd reduction``; CUDA: one block per
+  output, each thread striding over the reduced elements, then a shared-memory tree).  The
+  prologue runs inside the inner loop, the epilogue once per output.  float32 sums
+  accumulate in double on cpu (NumPy's pairwise sum is within an ULP or so of that) and in
+  float on CUDA (as ``kernels/reduce.cu`` does);
+* matmul epilogue -- the elementwise loop, reading the matmul result and writing over it.
 """
 from __future__ import annotations
 
 import math
-from typing import List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
 from ..backends.kernel import layout as L
-from ..jit.graph import Graph, Ref
-from .fusion import Group, n_name
+from ..jit.graph import Graph, Node, Ref
+from .fusion import Group, n_name, reduce_axes
 
-__all__ = ["kernel_name", "render", "HOST_PRELUDE"]
+__all__ = ["kernel_name", "render", "HOST_PRELUDE", "loads_of", "c_strides"]
 
 HOST_PRELUDE = r"""// host prelude: the CUDA keywords and intrinsics that kernels/common.cuh uses, so that
 // its scalar functions (and elementwise.cu's unary_apply / binary_apply) compile as C++
@@ -46,14 +65,25 @@ template <typename T> static inline T __shfl_down_sync(unsigned, T v, int, int =
 
 _CT = {"float32": "float", "float64": "double", "int32": "int", "int64": "long long",
        "bool": "bool"}
+_CPU_FAST = {"exp", "tanh", "sigmoid"}   # cpu_math.h's float32 specializations
+_PAR_MIN = 32768                          # OpenMP across cores past this many elements
+_IDENTITY = {"sum": "0", "prod": "1"}
 
 
 def kernel_name(grp: Group) -> str:
-    """``fused_mul_add_tanh_mul``: what it fuses, in order (long chains are shortened)."""
-    names = [n_name(n) for n in grp.nodes]
-    if len(names) > 8:
-        names = names[:6] + [f"{len(names) - 7}more", names[-1]]
-    return "fused_" + "_".join(names)
+    """What it fuses, in order: ``fused_mul_add_tanh_mul`` (elementwise),
+    ``fused_sum_of_mul_sub`` (a sum of mul of sub: the reduction, then its prologue from
+    the outside in; ``_then_div`` names an epilogue), ``fused_matmul_add_relu``.  Long
+    chains are shortened."""
+    def short(names):
+        return names[:6] + [f"{len(names) - 7}more", names[-1]] if len(names) > 8 else names
+    if grp.red is not None:
+        pro = [n_name(n) for n in grp.prologue][::-1]
+        parts = [n_name(grp.red)] + (["of"] + short(pro) if pro else [])
+        if grp.epilogue:
+            parts += ["then"] + short([n_name(n) for n in grp.epilogue])
+        return "fused_" + "_".join(parts)
+    return "fused_" + "_".join(short([n_name(n) for n in grp.nodes]))
 
 
 def _lit(v, ct: str) -> str:
@@ -69,49 +99,45 @@ def _lit(v, ct: str) -> str:
     return f"(({ct}){int(v)}LL)" if ct == "long long" else f"(({ct}){int(v)})"
 
 
-def render(g: Graph, grp: Group, inputs: Sequence[int], outputs: Sequence[int],
-           signature: str, lang: str, name: str) -> str:
-    """The kernel's source.  ``lang``: "cpp" (a plain loop, OpenMP across cores for large
-    sizes) or "cuda" (a grid-stride ``__global__`` kernel)."""
+def c_strides(shape) -> List[int]:
+    out, s = [], 1
+    for d in reversed(shape):
+        out.append(s)
+        s *= int(d)
+    return out[::-1]
+
+
+def loads_of(g: Graph, grp: Group, inputs: Sequence[int]) -> List[Tuple[int, str]]:
+    """(index into ``inputs``, space) for every load the kernel does: space "full" (the
+    elementwise domain: the reduction's input) or "out" (a reduction's output, read by its
+    epilogue).  A value read in both spaces is loaded twice."""
+    pos = {v: k for k, v in enumerate(inputs)}
+    full, out = [], []
+    body = grp.prologue + ([grp.red] if grp.red is not None else [])
+    for n in body:
+        for r in _refs(n):
+            if r in pos and pos[r] not in full:
+                full.append(pos[r])
+    for n in grp.epilogue:
+        for r in _refs(n):
+            if r in pos and pos[r] not in out:
+                out.append(pos[r])
+    if grp.mm is not None:
+        full = [0] + [k for k in full if k != 0]
+    return [(k, "full") for k in sorted(full)] + [(k, "out") for k in sorted(out)]
+
+
+def _refs(n: Node) -> List[int]:
+    from ..jit.graph import node_refs
+    return node_refs(n)
+
+
+def _node_lines(nodes, ct: Dict[int, str], lang: str) -> List[str]:
+    """``const float v7 = binary_apply<BOP_MUL, float>(v3, v5);  // mul`` for each node."""
     uops = L.op_codes("elementwise.cu", "UOP")
     bops = L.op_codes("elementwise.cu", "BOP")
-    shape = tuple(grp.shape)
-    nd = len(shape)
-    ct = {vid: _CT[g.values[vid].dtype] for vid in list(inputs) + [n.outs[0] for n in grp.nodes]}
-    lines: List[str] = []
-    srcs = sorted({n.src for n in grp.nodes if n.src}, key=lambda s: (s.split(":")[0], s))
-    lines.append(f"// {name}: {len(grp.nodes)} elementwise ops fused into one kernel, from "
-                 f"{', '.join(srcs) or 'unknown lines'}")
-    for n in grp.nodes:
-        lines.append(f"//   {g.format_node(n).split('  #')[0].strip()}")
-    lines.append(f"// output shape {list(shape)}; input layouts {signature or '-'} "
-                 f"(c: contiguous, s: strided via meta, 1: one element)")
-    if lang == "cpp":
-        lines.append(HOST_PRELUDE)
-    lines.append('#include "elementwise.cu"')
-    params = ["long long n", "const long long* __restrict__ meta"]
-    for k, vid in enumerate(inputs):
-        params.append(f"const {ct[vid]}* __restrict__ in{k}")
-    for j, vid in enumerate(outputs):
-        params.append(f"{ct[vid]}* __restrict__ out{j}")
     body: List[str] = []
-    strided = [k for k, s in enumerate(signature) if s == "s"]
-    if strided:
-        # the output coordinates of element i (the shape is baked in, the strides are not)
-        body.append("long long rem = i;")
-        for d in range(nd - 1, -1, -1):
-            body.append(f"const long long c{d} = rem % {shape[d]}LL; rem /= {shape[d]}LL;")
-    for k, vid in enumerate(inputs):
-        kind = signature[k]
-        if kind == "c":
-            idx = "i"
-        elif kind == "1":
-            idx = "0"
-        else:
-            base = strided.index(k) * nd
-            idx = " + ".join(f"c{d} * meta[{base + d}]" for d in range(nd)) or "0"
-        body.append(f"const {ct[vid]} v{vid} = in{k}[{idx}];")
-    for n in grp.nodes:
+    for n in nodes:
         o = n.outs[0]
         r = ct[o]
 
@@ -120,13 +146,22 @@ def render(g: Graph, grp: Group, inputs: Sequence[int], outputs: Sequence[int],
         if n.op == "unary":
             x = n.args[1]
             t = ct[x.v]
-            body.append(f"const {r} v{o} = unary_apply<UOP_{n.args[0].upper()}, {t}>({arg(x, t)});"
-                        f"  // {n.args[0]}")
+            fast = " (cpu_math.h: vectorizable)" if (
+                lang == "cpp" and t == "float" and n.args[0] in _CPU_FAST) else ""
+            body.append(f"const {r} v{o} = unary_apply<UOP_{n.args[0].upper()}, {t}>"
+                        f"({arg(x, t)});  // {n.args[0]}{fast}")
             assert n.args[0] in uops
         elif n.op == "binary":
             a, b = n.args[1], n.args[2]
             ref = a if isinstance(a, Ref) else b
             t = ct[ref.v]
+            if (n.args[0] == "pow" and isinstance(a, Ref) and not isinstance(b, Ref)
+                    and t in ("float", "double") and not isinstance(b, (bool, np.bool_))
+                    and float(b) in (2.0, 3.0)):
+                k = int(float(b))
+                body.append(f"const {r} v{o} = {' * '.join([f'v{a.v}'] * k)};  "
+                            f"// pow {k}, as multiplies")
+                continue
             body.append(f"const {r} v{o} = binary_apply<BOP_{n.args[0].upper()}, {t}>"
                         f"({arg(a, t)}, {arg(b, t)});  // {n.args[0]}")
             assert n.args[0] in bops
@@ -139,13 +174,99 @@ def render(g: Graph, grp: Group, inputs: Sequence[int], outputs: Sequence[int],
             t = ct[x.v]
             conv = f"(v{x.v} != ({t})0)" if r == "bool" else f"static_cast<{r}>(v{x.v})"
             body.append(f"const {r} v{o} = {conv};  // cast {t} -> {r}")
+    return body
+
+
+def _header(g: Graph, grp: Group, name: str, signature: str, lang: str) -> List[str]:
+    lines: List[str] = []
+    srcs = sorted({n.src for n in grp.nodes if n.src}, key=lambda s: (s.split(":")[0], s))
+    what = {"elementwise": f"{len(grp.nodes)} elementwise ops fused into one kernel",
+            "reduce": f"a {grp.red.args[0] if grp.red is not None else ''} reduction with "
+                      f"{len(grp.prologue)} prologue and {len(grp.epilogue)} epilogue op(s) "
+                      f"fused into one kernel",
+            "matmul": f"matmul + {len(grp.nodes) - 1} epilogue op(s): one pass over the "
+                      f"matmul's result"}[grp.kind]
+    lines.append(f"// {name}: {what}, from {', '.join(srcs) or 'unknown lines'}")
+    for n in grp.nodes:
+        lines.append(f"//   {g.format_node(n).split('  #')[0].strip()}")
+    if grp.kind == "reduce":
+        lines.append(f"// input shape {list(grp.shape)}, reduced over axes "
+                     f"{list(reduce_axes(g, grp.red))} -> {list(grp.out_shape)}; "
+                     f"load layouts {signature or '-'} (c: contiguous, s: strided via meta, "
+                     f"1: one element)")
+    else:
+        lines.append(f"// output shape {list(grp.shape)}; input layouts {signature or '-'} "
+                     f"(c: contiguous, s: strided via meta, 1: one element)")
+    if lang == "cpp":
+        lines.append(HOST_PRELUDE)
+    lines.append('#include "elementwise.cu"')
+    if lang == "cpp":
+        lines.append('#include "cpu_math.h"   // vectorizable float32 exp/tanh/sigmoid')
+    return lines
+
+
+def _params(g, inputs, outputs, ct, restrict=True, n="n") -> str:
+    R = " __restrict__" if restrict else ""
+    params = [f"long long {n}", "const long long* __restrict__ meta"]
+    for k, vid in enumerate(inputs):
+        params.append(f"const {ct[vid]}*{R if (restrict or k) else ''} in{k}")
     for j, vid in enumerate(outputs):
+        params.append(f"{ct[vid]}*{R if (restrict or j) else ''} out{j}")
+    return ", ".join(params)
+
+
+def render(g: Graph, grp: Group, inputs: Sequence[int], outputs: Sequence[int],
+           signature: str, lang: str, name: str) -> str:
+    """The kernel's source.  ``lang``: "cpp" or "cuda"; ``signature``: one layout letter
+    per entry of ``loads_of(g, grp, inputs)``."""
+    if grp.kind == "reduce":
+        return _render_reduce(g, grp, inputs, outputs, signature, lang, name)
+    return _render_elementwise(g, grp, inputs, outputs, signature, lang, name)
+
+
+def _types(g, grp, inputs):
+    ct = {vid: _CT[g.values[vid].dtype] for vid in inputs}
+    for n in grp.nodes:
+        ct[n.outs[0]] = _CT[g.values[n.outs[0]].dtype]
+    return ct
+
+
+def _render_elementwise(g, grp, inputs, outputs, signature, lang, name):
+    shape = tuple(grp.shape)
+    nd = len(shape)
+    ct = _types(g, grp, inputs)
+    lines = _header(g, grp, name, signature, lang)
+    loads = loads_of(g, grp, inputs)
+    body: List[str] = []
+    strided = [j for j, s in enumerate(signature) if s == "s"]
+    if strided:
+        # the output coordinates of element i (the shape is baked in, the strides are not)
+        body.append("long long rem = i;")
+        for d in range(nd - 1, -1, -1):
+            body.append(f"const long long c{d} = rem % {shape[d]}LL; rem /= {shape[d]}LL;")
+    for j, (k, _) in enumerate(loads):
+        kind = signature[j]
+        vid = inputs[k]
+        if kind == "c":
+            idx = "i"
+        elif kind == "1":
+            idx = "0"
+        else:
+            base = strided.index(j) * nd
+            idx = " + ".join(f"c{d} * meta[{base + d}]" for d in range(nd)) or "0"
+        body.append(f"const {ct[vid]} v{vid} = in{k}[{idx}];")
+    nodes = grp.nodes[1:] if grp.mm is not None else grp.nodes
+    body += _node_lines(nodes, ct, lang)
+    for j, vid in enumerate(outputs):
+        if grp.mm is not None and vid == grp.mm.outs[0]:
+            continue  # the matmul's own result is already in memory
         body.append(f"out{j}[i] = v{vid};")
     inner = "\n".join("        " + b for b in body)
-    sig = ", ".join(params)
+    # a matmul epilogue writes over its input (in0 and out0 may be the same array)
+    sig = _params(g, inputs, outputs, ct, restrict=grp.mm is None)
     if lang == "cpp":
         lines.append(f'extern "C" void {name}({sig}) {{')
-        lines.append("    #pragma omp parallel for simd if (n > 32768) schedule(static)")
+        lines.append(f"    #pragma omp parallel for simd if (n > {_PAR_MIN}) schedule(static)")
         lines.append("    for (long long i = 0; i < n; ++i) {")
         lines.append(inner)
         lines.append("    }")
@@ -157,3 +278,145 @@ def render(g: Graph, grp: Group, inputs: Sequence[int], outputs: Sequence[int],
         lines.append("    }")
         lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _render_reduce(g, grp, inputs, outputs, signature, lang, name):
+    red = grp.red
+    op = red.args[0]
+    shape = tuple(grp.shape)
+    out_shape = tuple(grp.out_shape)
+    axes = reduce_axes(g, red)
+    keepdim = bool(red.args[3])
+    kept = [d for d in range(len(shape)) if d not in axes]
+    nred = int(np.prod([shape[d] for d in axes]))
+    cs = c_strides(shape)
+    ct = _types(g, grp, inputs)
+    T = ct[red.outs[0]]
+    acc_t = "double" if (lang == "cpp" and op == "sum") else T
+    x = red.args[1].v
+    lines = _header(g, grp, name, signature, lang)
+    loads = loads_of(g, grp, inputs)
+    # strides of each load: constants for c, meta for s, none for 1
+    meta_pos = 0
+    full_off: Dict[int, Tuple[str, str]] = {}     # load j -> (kept part, reduced part)
+    out_off: Dict[int, str] = {}
+    for j, (k, space) in enumerate(loads):
+        kind = signature[j]
+        dom = shape if space == "full" else out_shape
+        if kind == "1":
+            st = [0] * len(dom)
+        elif kind == "c":
+            st = c_strides(dom)
+        else:
+            st = [f"meta[{meta_pos + d}]" for d in range(len(dom))]
+            meta_pos += len(dom)
+        if space == "full":
+            kp = " + ".join(f"c{d} * {st[d]}" for d in kept if st[d] != 0) or "0"
+            rp = " + ".join(f"c{d} * {st[d]}" for d in axes if st[d] != 0) or "0"
+            full_off[j] = (kp, rp)
+        else:
+            # the output's coordinates: kept dims in order (keepdim adds 1s, coordinate 0)
+            od = [d for d in range(len(shape))] if keepdim else kept
+            out_off[j] = " + ".join(f"c{d} * {st[i]}" for i, d in enumerate(od)
+                                    if d in kept and st[i] != 0) or "0"
+    pro_outs = [(jj, vid) for jj, vid in enumerate(outputs)
+                if any(vid == n.outs[0] for n in grp.prologue)]
+    epi_outs = [(jj, vid) for jj, vid in enumerate(outputs) if (jj, vid) not in pro_outs]
+    outer: List[str] = ["long long rem = o;"]
+    for d in reversed(kept):
+        outer.append(f"const long long c{d} = rem % {shape[d]}LL; rem /= {shape[d]}LL;")
+    for j, (kp, _) in full_off.items():
+        outer.append(f"const long long b{j} = {kp};")
+    if pro_outs:
+        outer.append("const long long bf = " + (" + ".join(f"c{d} * {cs[d]}LL" for d in kept)
+                                                or "0") + ";")
+    inner: List[str] = []
+    if len(axes) == 1:
+        inner.append(f"const long long c{axes[0]} = r;")
+    else:
+        inner.append("long long rr = r;")
+        for d in reversed(axes):
+            inner.append(f"const long long c{d} = rr % {shape[d]}LL; rr /= {shape[d]}LL;")
+    for j, (k, space) in enumerate(loads):
+        if space == "full":
+            vid = inputs[k]
+            inner.append(f"const {ct[vid]} v{vid} = in{k}[b{j} + {full_off[j][1]}];")
+    inner += _node_lines(grp.prologue, ct, lang)
+    if pro_outs:
+        rf = " + ".join(f"c{d} * {cs[d]}LL" for d in axes)
+        for jj, vid in pro_outs:
+            inner.append(f"out{jj}[bf + {rf}] = v{vid};")
+    combine = {"sum": "acc + ({A})v{x}", "prod": "acc * ({A})v{x}",
+               "max": "max_nan(acc, ({A})v{x})", "min": "min_nan(acc, ({A})v{x})"}[op]
+    inner.append("acc = " + combine.format(A=acc_t, x=x) + f";  // {op}")
+    ident = _IDENTITY.get(op) or (f"Traits<{acc_t}>::lowest()" if op == "max"
+                                  else f"Traits<{acc_t}>::highest()")
+    epi: List[str] = []
+    for j, (k, space) in enumerate(loads):
+        if space == "out":
+            vid = inputs[k]
+            epi.append(f"const {ct[vid]} v{vid} = in{k}[{out_off[j]}];")
+    epi += _node_lines(grp.epilogue, ct, lang)
+    for jj, vid in epi_outs:
+        epi.append(f"out{jj}[o] = v{vid};")
+    sig = _params(g, inputs, outputs, ct, n="n_out")
+    ind = "        "
+    if lang == "cpp":
+        simd = {"sum": "    #pragma omp simd reduction(+:acc)",
+                "prod": "    #pragma omp simd reduction(*:acc)"}.get(op)
+        lines.append(f'extern "C" void {name}({sig}) {{')
+        lines.append(f"    // one output per outer iteration (OpenMP across outputs past "
+                     f"{_PAR_MIN} elements), the {nred} reduced elements in the inner loop")
+        lines.append(f"    #pragma omp parallel for if (n_out > 1 && n_out * {nred}LL > "
+                     f"{_PAR_MIN}) schedule(static)")
+        lines.append("    for (long long o = 0; o < n_out; ++o) {")
+        lines += [ind + s for s in outer]
+        lines.append(f"{ind}{acc_t} acc = {ident};")
+        if simd:
+            lines.append(ind + simd.strip())
+        lines.append(f"{ind}for (long long r = 0; r < {nred}LL; ++r) {{")
+        lines += [ind + "    " + s for s in inner]
+        lines.append(f"{ind}}}")
+        lines.append(f"{ind}const {T} v{red.outs[0]} = ({T})acc;")
+        lines += [ind + s for s in epi]
+        lines.append("    }")
+        lines.append("}")
+    else:
+        lines.append(f'extern "C" __global__ void {name}({sig}) {{')
+        lines.append(f"    // one block per output; its threads stride over the {nred} reduced "
+                     f"elements, then combine their partials in a shared-memory tree")
+        lines.append(f"    __shared__ {acc_t} part[256];")
+        lines.append("    for (long long o = blockIdx.x; o < n_out; o += gridDim.x) {")
+        lines += [ind + s for s in outer]
+        lines.append(f"{ind}{acc_t} acc = {ident};")
+        lines.append(f"{ind}for (long long r = threadIdx.x; r < {nred}LL; r += blockDim.x) {{")
+        lines += [ind + "    " + s for s in inner]
+        lines.append(f"{ind}}}")
+        lines.append(f"{ind}part[threadIdx.x] = acc;")
+        lines.append(f"{ind}__syncthreads();")
+        lines.append(f"{ind}for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {{  "
+                     f"// blockDim.x is a power of two")
+        c2 = {"sum": "part[threadIdx.x] + part[threadIdx.x + s]",
+              "prod": "part[threadIdx.x] * part[threadIdx.x + s]",
+              "max": "max_nan(part[threadIdx.x], part[threadIdx.x + s])",
+              "min": "min_nan(part[threadIdx.x], part[threadIdx.x + s])"}[op]
+        lines.append(f"{ind}    if (threadIdx.x < s) part[threadIdx.x] = {c2};")
+        lines.append(f"{ind}    __syncthreads();")
+        lines.append(f"{ind}}}")
+        lines.append(f"{ind}if (threadIdx.x == 0) {{")
+        lines.append(f"{ind}    const {T} v{red.outs[0]} = ({T})part[0];")
+        lines += [ind + "    " + s for s in epi]
+        lines.append(f"{ind}}}")
+        lines.append(f"{ind}__syncthreads();  // part[] is reused by this block's next output")
+        lines.append("    }")
+        lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def reduce_block(g: Graph, grp: Group) -> int:
+    """Threads per block of a CUDA reduction kernel: a power of two from 32 to 256."""
+    nred = int(np.prod([grp.shape[d] for d in reduce_axes(g, grp.red)]))
+    b = 32
+    while b < 256 and b < nred:
+        b *= 2
+    return b

@@ -23,14 +23,16 @@ import numpy as np
 
 from ..backends.runtime import cache as _cache
 from ..backends.runtime.base import KERNELS_DIR, debug_level
-from .codegen import render
+from ..jit.graph import node_refs
+from .codegen import loads_of, reduce_block, render
 
 __all__ = ["FusedKernel", "host_compiler", "stats"]
 
+_HERE = os.path.dirname(os.path.abspath(__file__))  # cpu_math.h
 _LOCK = threading.Lock()
 _LIBS: Dict[str, object] = {}      # library path -> ctypes.CDLL (dlopen'ed once)
 stats = {"built": 0, "launches": 0}
-_FLAGS = ("-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", "-std=c++17",
+_FLAGS = ("-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", "-std=c++17", "-fno-trapping-math",
           "-fno-strict-aliasing")
 
 
@@ -44,30 +46,53 @@ def host_compiler():
 
 class FusedKernel:
     """One fused group's kernel.  ``source``: the generated code of the layout it ran with
-    (all-contiguous until it first runs); ``name``; ``ops`` (how many nodes it replaced);
-    ``srcs`` (the user's source lines)."""
+    (all-contiguous until it first runs); ``name``; ``kind`` ("elementwise", "reduce",
+    "matmul"); ``ops`` (how many nodes it replaced); ``srcs`` (the user's source lines).
+
+    Called with the arrays of the fused node's inputs; returns its outputs.  A matmul
+    epilogue kernel first runs the device's own matmul on its first two inputs, then one
+    pass over that result, written in place when the result is not itself an output."""
 
     def __init__(self, name: str, graph, group, inputs: Sequence[int], outputs: Sequence[int]):
         self.name = name
+        self.kind = group.kind
         self.shape = tuple(group.shape)
+        self.out_shape = tuple(group.out_shape)
         self.device = group.device
-        self.n = int(np.prod(self.shape)) if self.shape else 1
         self.inputs = list(inputs)
         self.outputs = list(outputs)
         from .. import _dtype as D
         self.out_dtypes = [D._BY_NP[np.dtype(graph.values[v].dtype)] for v in outputs]
+        pro = {n.outs[0] for n in group.prologue}
+        # the shape of each output: a reduction's prologue values have the input's shape
+        self.out_shapes = [self.shape if (self.kind != "reduce" or v in pro) else self.out_shape
+                           for v in outputs]
         self.ops = len(group.nodes)
         self.srcs = sorted({n.src for n in group.nodes if n.src})
         self._graph, self._group = graph, group
         self._variants: Dict[str, object] = {}
         self._sources: Dict[str, str] = {}
         self.lang = "cpp" if group.device == "cpu" else "cuda"
+        if self.kind == "matmul":
+            mm = group.mm
+            self._mm_args = [self.inputs.index(a.v) for a in mm.args]
+            epi_reads = {r for n in group.nodes[1:] for r in node_refs(n)}
+            self._kin_idx = [k for k, v in enumerate(self.inputs) if v in epi_reads]
+            self.kin = [mm.outs[0]] + [self.inputs[k] for k in self._kin_idx]
+            self._mm_out = (self.outputs.index(mm.outs[0]) if mm.outs[0] in self.outputs
+                            else None)
+        else:
+            self.kin = list(self.inputs)
+        self.loads = loads_of(graph, group, self.kin)
+        self.n = int(np.prod(self.out_shape if self.kind == "reduce" else self.shape))
+        if self.kind == "reduce":
+            self.block = reduce_block(graph, group)
 
     # -- sources ---------------------------------------------------------------------------
     def source_for(self, signature: str) -> str:
         src = self._sources.get(signature)
         if src is None:
-            src = self._sources[signature] = render(self._graph, self._group, self.inputs,
+            src = self._sources[signature] = render(self._graph, self._group, self.kin,
                                                     self.outputs, signature, self.lang,
                                                     self.name)
         return src
@@ -76,18 +101,23 @@ class FusedKernel:
     def source(self) -> str:
         if self._sources:
             return next(iter(self._sources.values()))
-        return self.source_for("c" * len(self.inputs))
+        return self.source_for("c" * len(self.loads))
 
     def __repr__(self) -> str:
         return f"<FusedKernel {self.name}: {self.ops} ops, {list(self.shape)} on {self.device}>"
 
     # -- running ---------------------------------------------------------------------------
+    def _dom(self, space: str) -> tuple:
+        return self.shape if space == "full" else self.out_shape
+
     def signature(self, arrays) -> str:
         out = []
-        for a in arrays:
-            if a.size == 1 and self.n != 1:
+        for k, space in self.loads:
+            a, dom = arrays[k], self._dom(space)
+            n = int(np.prod(dom)) if dom else 1
+            if a.size == 1 and n != 1:
                 out.append("1")
-            elif a.shape == self.shape and a.flags.c_contiguous:
+            elif a.shape == dom and a.flags.c_contiguous:
                 out.append("c")
             else:
                 out.append("s")
@@ -95,32 +125,51 @@ class FusedKernel:
 
     def _meta(self, arrays, signature: str) -> List[int]:
         meta: List[int] = []
-        nd = len(self.shape)
-        for a, s in zip(arrays, signature):
+        for (k, space), s in zip(self.loads, signature):
             if s != "s":
                 continue
+            a, dom = arrays[k], self._dom(space)
+            nd = len(dom)
             st = [x // a.itemsize for x in a.strides]
             st = [0] * (nd - a.ndim) + st
             full = (1,) * (nd - a.ndim) + tuple(a.shape)
-            meta += [0 if full[d] == 1 and self.shape[d] != 1 else st[d] for d in range(nd)]
+            meta += [0 if full[d] == 1 and dom[d] != 1 else st[d] for d in range(nd)]
         return meta or [0]
 
     def __call__(self, be, arrays):
+        stats["launches"] += 1
+        outs = None
+        if self.kind == "matmul":
+            m = be.matmul(arrays[self._mm_args[0]], arrays[self._mm_args[1]])
+            arrays = [m] + [arrays[k] for k in self._kin_idx]
+            alias = self._mm_out
+            if alias is None:
+                # write the epilogue's first output of the matmul's dtype over the matmul's
+                # result: read once, written once, no second buffer
+                alias = next((j for j, dt in enumerate(self.out_dtypes)
+                              if np.dtype(m.dtype) == np.dtype(dt.np)), None)
+                if alias is not None and not m.flags.c_contiguous:
+                    alias = None
+            outs = [m if j == alias else be.empty(s, dt)
+                    for j, (s, dt) in enumerate(zip(self.out_shapes, self.out_dtypes))]
         sig = self.signature(arrays)
         fn = self._variants.get(sig)
         if fn is None:
             fn = self._build(be, sig)
-        outs = [be.empty(self.shape, dt) for dt in self.out_dtypes]
-        stats["launches"] += 1
+        if outs is None:
+            outs = [be.empty(s, dt) for s, dt in zip(self.out_shapes, self.out_dtypes)]
         if self.n:
             meta = self._meta(arrays, sig)
             if self.lang == "cpp":
-                m = np.asarray(meta, dtype=np.int64)
-                fn(self.n, m.ctypes.data, *[a.ctypes.data for a in arrays],
+                mt = np.asarray(meta, dtype=np.int64)
+                fn(self.n, mt.ctypes.data, *[a.ctypes.data for a in arrays],
                    *[o.ctypes.data for o in outs])
             else:
                 args = (np.int64(self.n), be.meta(meta)) + tuple(arrays) + tuple(outs)
-                be.launch_1d(fn, self.n, args)
+                if self.kind == "reduce":
+                    fn((min(self.n, 65535),), (self.block,), args)
+                else:
+                    be.launch_1d(fn, self.n, args)
         return tuple(outs)
 
     def _build(self, be, sig: str):
@@ -134,7 +183,7 @@ class FusedKernel:
             if self.lang == "cpp":
                 fn = _build_cpp(self.name, src)
                 fn.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * (
-                    1 + len(self.inputs) + len(self.outputs))
+                    1 + len(self.kin) + len(self.outputs))
             else:
                 fn = _build_cuda(be, self.name, src)
             self._variants[sig] = fn
@@ -153,7 +202,7 @@ def _build_cpp(name: str, src: str):
         cpp = os.path.join(d, name + ".cpp")
         with open(cpp, "w") as f:
             f.write(src)
-        cmd = [cxx, *_FLAGS, "-I" + KERNELS_DIR, cpp, "-o", out_path]
+        cmd = [cxx, *_FLAGS, "-I" + KERNELS_DIR, "-I" + _HERE, cpp, "-o", out_path]
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError(f"compiling the fused kernel {name} failed:\n{r.stderr[-4000:]}"
@@ -181,6 +230,8 @@ def _kernel_headers_digest() -> str:
         for f in ("elementwise.cu", "common.cuh"):
             with open(os.path.join(KERNELS_DIR, f), "rb") as fh:
                 h.update(fh.read())
+        with open(os.path.join(_HERE, "cpu_math.h"), "rb") as fh:
+            h.update(fh.read())
         _HDR[key] = h.hexdigest()
     return _HDR[key]
 

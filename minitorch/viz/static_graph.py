@@ -186,6 +186,20 @@ def traced_graph(graph, *, group_by_line: bool = True, max_depth: Optional[int] 
     """The traced graph ``graph`` (a ``minitorch.jit.Graph``, or a compiled function: its
     latest graph) as a :class:`~minitorch.viz.core.Graph`; see :func:`make_dot`."""
     g_ir = as_static(graph)
+    # a fused graph (minitorch.compiler) is drawn as the graph it was fused from, with each
+    # generated kernel's nodes in one cluster named like the kernel
+    kern_of: Dict[int, Tuple[str, str, Any]] = {}
+    n_kernels = 0
+    if getattr(g_ir, "unfused", None) is not None and getattr(g_ir, "kernels", None):
+        n_kernels = len(g_ir.kernels)
+        for i, k in enumerate(g_ir.kernels):
+            members = list(getattr(getattr(k, "_group", None), "nodes", ()))
+            srcs = {m.src for m in members}
+            for m in members:
+                kern_of[id(m)] = (f"kernel{i}", f"{k.name} ({getattr(k, 'kind', 'fused')}"
+                                                f", {len(members)} ops)",
+                                  next(iter(srcs)) if len(srcs) == 1 else None)
+        g_ir = g_ir.unfused
     vals = g_ir.values
     out = Graph("static")
 
@@ -248,6 +262,10 @@ def traced_graph(graph, *, group_by_line: bool = True, max_depth: Optional[int] 
         else:
             kind = "op"
         grp = (clusters[n.src],) if n.src in clusters else ()
+        if id(n) in kern_of:   # inside its kernel's cluster (itself inside the line's)
+            cid, clabel, ksrc = kern_of[id(n)]
+            out.add_cluster(cid, clabel)
+            grp = ((clusters[ksrc],) if ksrc in clusters else ()) + (cid,)
         out.add_node(nid, title, kind, details, group=grp, tooltip=g_ir.format_node(n))
         # edges along the values it reads
         reads: List[int] = []
@@ -287,6 +305,8 @@ def traced_graph(graph, *, group_by_line: bool = True, max_depth: Optional[int] 
                    f"input(s), {n_state} state tensor(s), {len(g_ir.writebacks)} write-back(s)")
     if len(distinct) == 1 and not clusters:
         out.caption += f"; all from {distinct[0]}"
+    if n_kernels:
+        out.caption += f"; {n_kernels} fused kernel(s), each drawn as a cluster"
     if max_depth is not None:
         out = out.collapse(max_depth)
     return out
