@@ -258,3 +258,35 @@ def test_traced_training_step_records_the_fused_primitives_and_replays(device):
     np.testing.assert_allclose(replay.item(), eager, rtol=1e-6)
     for p, ge in zip(model.parameters(), grads):
         np.testing.assert_allclose(p.grad.cpu().numpy(), ge, rtol=1e-5, atol=1e-7)
+
+
+# -- embedding backward: one-hot matmul instead of a scatter-add -------------------------------
+@pytest.mark.parametrize("big", [False, True])
+def test_embedding_backward_sums_repeated_rows_like_torch(device, big, monkeypatch):
+    from minitorch.nn.functional import sparse
+    if big:  # the scatter-add fallback for large vocabularies
+        monkeypatch.setattr(sparse, "_ONE_HOT_MAX", 0)
+    rng = np.random.default_rng(7)
+    wa = rng.standard_normal((11, 4))
+    ia = rng.integers(0, 11, (3, 9))
+    ga = rng.standard_normal((3, 9, 4))
+    tw = torch.tensor(wa, requires_grad=True)
+    mw = minitorch.tensor(wa, dtype=minitorch.float64, device=device, requires_grad=True)
+    to = torch.nn.functional.embedding(torch.tensor(ia), tw, padding_idx=3)
+    mo = minitorch.nn.functional.embedding(minitorch.tensor(ia, device=device), mw,
+                                           padding_idx=3)
+    np.testing.assert_array_equal(mo.detach().cpu().numpy(), to.detach().numpy())
+    (to * torch.tensor(ga)).sum().backward()
+    (mo * minitorch.tensor(ga, device=device)).sum().backward()
+    np.testing.assert_allclose(mw.grad.cpu().numpy(), tw.grad.numpy(), rtol=1e-12,
+                               atol=1e-12)
+    assert mw.grad.dtype == minitorch.float64
+
+
+def test_embedding_node_name_and_double_backward(device):
+    idx = minitorch.tensor([[1, 1, 4], [0, 1, 2]], device=device)
+    w = minitorch.randn(5, 3, dtype=minitorch.float64, device=device, requires_grad=True)
+    out = minitorch.nn.functional.embedding(idx, w)
+    assert type(out.grad_fn).__name__ == "EmbeddingBackward0"  # torch's name
+    assert gradcheck(lambda w: minitorch.nn.functional.embedding(idx, w) ** 2, [w])
+    assert gradgradcheck(lambda w: minitorch.nn.functional.embedding(idx, w) ** 2, [w])

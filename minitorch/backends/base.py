@@ -147,6 +147,33 @@ class Backend:
         """Concatenate arrays (same dtype, equal sizes off ``axis``) along ``axis``."""
         raise NotImplementedError
 
+    # -- fused normalization and activation (issue 12) -----------------------------------
+    def gelu(self, x, approximate):
+        """GELU of a float array, elementwise: ``x * Phi(x)`` with the normal cdf ``Phi(x) =
+        (1 + erf(x / sqrt 2)) / 2`` (``approximate="none"``) or ``0.5 x (1 + tanh(sqrt(2/pi)
+        (x + 0.044715 x**3)))`` (``"tanh"``), as ``torch.nn.functional.gelu``."""
+        raise NotImplementedError
+
+    def gelu_backward(self, grad, x, approximate):
+        """The gradient of ``gelu`` w.r.t. ``x`` given the upstream ``grad`` (same shape):
+        ``grad * (Phi(x) + x * exp(-x**2 / 2) / sqrt(2 pi))``, or the derivative of the tanh
+        form (PyTorch's formulas)."""
+        raise NotImplementedError
+
+    def layer_norm(self, x, weight, bias, eps):
+        """Layer norm of each row of a contiguous (M, N) float array: returns ``(out, mean,
+        rstd)`` with ``mean``, ``rstd`` (M,) the row mean and ``1/sqrt(var + eps)`` (biased
+        variance) and ``out = (x - mean) * rstd * weight + bias``; ``weight``/``bias`` are
+        (N,) arrays of x's dtype or None (1 and 0)."""
+        raise NotImplementedError
+
+    def layer_norm_backward(self, grad, x, mean, rstd, weight):
+        """The gradients ``(dx, dweight, dbias)`` of ``layer_norm`` given ``grad`` (M, N)
+        and the saved ``mean``/``rstd``: with ``xhat = (x - mean) * rstd`` and ``gw = grad *
+        weight``, ``dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat))`` (row means),
+        ``dweight = sum over rows of grad * xhat``, ``dbias = sum over rows of grad``."""
+        raise NotImplementedError
+
     # -- indexing ------------------------------------------------------------------------
     def index(self, x, idxs):
         """``x[idxs]`` where ``idxs`` is a tuple of k int64 arrays of one shape B indexing
@@ -201,6 +228,13 @@ class Backend:
         Row ``(c*kh + i)*kw + j`` holds, for every window position ``l = y*ow + x``, the input
         value at ``(c, y*sh - ph + i*dh, x*sw - pw + j*dw)`` (0 where that lies in the
         padding).  Convolution is then one matmul with the flattened weight."""
+        raise NotImplementedError
+
+    def im2col_t(self, x, kernel, stride, padding, dilation):
+        """``im2col`` with the batch folded into the columns: (N, C, H, W) -> (C*kh*kw,
+        N*oh*ow), contiguous; column ``n*oh*ow + l`` is column ``l`` of sample ``n``.  What
+        conv2d multiplies the (O, C*kh*kw) weight with (one GEMM for the whole batch),
+        without transposing ``im2col``'s (N, C*kh*kw, L) result in a second copy."""
         raise NotImplementedError
 
     def col2im(self, cols, input_shape, kernel, stride, padding, dilation):

@@ -68,10 +68,14 @@ PRIMITIVES = {
     "gather": "GatherElements", "full": "ConstantOfShape", "empty": "ConstantOfShape",
     "arange": "a constant (Range when its bounds are dynamic)",
     "im2col": "Conv with one-hot filters + Reshape",
+    "im2col_t": "Conv with one-hot filters + Transpose + Reshape",
     "max_pool2d": "MaxPool (indices: Mod of MaxPool's Indices by H*W)",
     "attention": "MatMul, Mul, Add (mask), Softmax, MatMul",
     "lstm_cell": "Add, Slice, Sigmoid, Tanh, Mul (the cell's formulas)",
     "gru_cell": "Add, Slice, Sigmoid, Tanh, Mul, Sub (the cell's formulas)",
+    "gelu": "Gelu (opset >= 20); Div, Erf, Add, Mul, Mul (tanh form: its formula) below",
+    "layer_norm": "LayerNormalization (opset >= 17); ReduceSum, Sub, Mul, Sqrt, Reciprocal "
+                  "below",
 }
 PATTERNS = {
     "linear": "Gemm (2-d input, as torch) / MatMul + Add",
@@ -557,7 +561,7 @@ def _lower(e: _Emitter, n, args, kw):
                 ins.append(e.scalar(a, dt))
         e.define(out, "Range", ins)
         return
-    if op == "im2col":
+    if op in ("im2col", "im2col_t"):
         x, kernel, stride, pad, dil = args
         xs = V[x.v].shape
         c = xs[1]
@@ -570,6 +574,10 @@ def _lower(e: _Emitter, n, args, kw):
         (cols,) = e.node("Conv", [e.name(x.v), e.const(w, "im2col_filters")],
                          kernel_shape=[kh, kw], strides=list(stride),
                          pads=[pad[0], pad[1], pad[0], pad[1]], dilations=list(dil))
+        if op == "im2col_t":  # (N, K, oh, ow) -> (K, N, oh, ow) -> (K, N*oh*ow)
+            (cols,) = e.node("Transpose", [cols], perm=[1, 0, 2, 3])
+            e.define(out, "Reshape", [cols, e.ints([c * kh * kw, -1])])
+            return
         e.define(out, "Reshape", [cols, e.ints([0, c * kh * kw, -1])])
         return
     if op == "max_pool2d":
@@ -589,10 +597,62 @@ def _lower(e: _Emitter, n, args, kw):
     if op == "attention":
         _lower_attention(e, n, args, kw)
         return
+    if op in ("gelu", "layer_norm"):  # the fused primitives outside their F.* pattern
+        (_lower_gelu if op == "gelu" else _lower_layer_norm)(e, n, args)
+        return
     if op in ("lstm_cell", "gru_cell"):  # nn/rnn.py's fused cells (an nn.LSTM layer that
         _lower_rnn_cell(e, n, args)       # is not one ONNX LSTM node, nn.GRU, the cells)
         return
     _unsupported(op if op not in ("check", "counter") else op, n, e.opset)
+
+
+def _lower_gelu(e, n, args):
+    """``gelu`` (backends/base.py): Gelu at opset 20, else its formula."""
+    x, approx = args[0], args[1]
+    dt = np.dtype(e.g.values[x.v].dtype)
+    xs = e.name(x.v)
+    if e.opset >= 20:
+        e.define(n.outs[0], "Gelu", [xs], approximate=approx)
+        return
+    if approx == "tanh":
+        (x3,) = e.node("Mul", [xs, e.node("Mul", [xs, xs])[0]])
+        (u,) = e.node("Add", [xs, e.node("Mul", [x3, e.scalar(0.044715, dt)])[0]])
+        (u,) = e.node("Mul", [u, e.scalar(math.sqrt(2.0 / math.pi), dt)])
+        (f,) = e.node("Add", [e.node("Tanh", [u])[0], e.scalar(1.0, dt)])
+    else:
+        (f,) = e.node("Erf", [e.node("Div", [xs, e.scalar(math.sqrt(2.0), dt)])[0]])
+        (f,) = e.node("Add", [f, e.scalar(1.0, dt)])
+    (f,) = e.node("Mul", [xs, f])
+    e.define(n.outs[0], "Mul", [f, e.scalar(0.5, dt)])
+
+
+def _lower_layer_norm(e, n, args):
+    """``layer_norm`` of (M, N) rows (backends/base.py): LayerNormalization at opset >= 17,
+    else mean / variance / reciprocal square root; the saved mean and rstd outputs are not
+    written (only training graphs read them)."""
+    from ..jit.graph import Ref
+    x, w, b, eps = args
+    dt = np.dtype(e.g.values[x.v].dtype)
+    cols = int(e.g.values[x.v].shape[-1])
+    xs = e.name(x.v)
+    if e.opset >= 17:
+        sc = e.name(w.v) if isinstance(w, Ref) else e.const(np.ones(cols, dt), "ln_scale")
+        ins = [xs, sc] + ([e.name(b.v)] if isinstance(b, Ref) else [])
+        e.define(n.outs[0], "LayerNormalization", ins, axis=-1, epsilon=float(eps))
+        return
+    inv_n = e.scalar(1.0 / cols, dt)
+    (mu,) = e.node("Mul", [_reduce_node(e, "ReduceSum", xs, [-1], True), inv_n])
+    (d,) = e.node("Sub", [xs, mu])
+    (var,) = e.node("Mul", [_reduce_node(e, "ReduceSum", e.node("Mul", [d, d])[0], [-1],
+                                         True), inv_n])
+    (rs,) = e.node("Reciprocal", [e.node("Sqrt", [e.node("Add", [var, e.scalar(
+        float(eps), dt)])[0]])[0]])
+    ops = [("Mul", rs)] + ([("Mul", e.name(w.v))] if isinstance(w, Ref) else []) + \
+        ([("Add", e.name(b.v))] if isinstance(b, Ref) else [])
+    y = d
+    for op, other in ops[:-1]:
+        (y,) = e.node(op, [y, other])
+    e.define(n.outs[0], ops[-1][0], [y, ops[-1][1]])
 
 
 def _lower_rnn_cell(e, n, args):

@@ -21,7 +21,7 @@ from .. import _dtype as D
 from ..autograd.function import Function
 from ..tensor import Tensor, _make
 
-__all__ = ["Im2col", "Col2im", "MaxPool2d", "conv_out_size", "pool_out_size"]
+__all__ = ["Im2col", "Im2colT", "Col2im", "MaxPool2d", "conv_out_size", "pool_out_size"]
 
 Pair = tuple  # (h, w) of ints
 
@@ -55,6 +55,27 @@ class Im2col(Function):
     def backward(ctx, g):
         shape, kernel, stride, padding, dilation = ctx.args
         return Col2im.apply(g, shape, kernel, stride, padding, dilation), None, None, None, None
+
+
+class Im2colT(Function):
+    """(N, C, H, W) -> (C*kh*kw, N*oh*ow): ``Im2col`` with the batch folded into the columns
+    (the backend's ``im2col_t``), what conv2d's single GEMM takes without a transposing
+    copy.  Its backward is ``Col2im`` of the gradient viewed as (N, C*kh*kw, L)."""
+
+    _raw_forward = True
+
+    @staticmethod
+    def forward(ctx, x: Tensor, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair):
+        be = x._device._be
+        ctx.args = (x._data.shape, kernel, stride, padding, dilation)
+        return be.im2col_t(be.contiguous(x._data), kernel, stride, padding, dilation)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, kernel, stride, padding, dilation = ctx.args
+        k = g.shape[0]
+        g3 = g.reshape(k, shape[0], -1).transpose(0, 1)  # a view: (N, C*kh*kw, L)
+        return Col2im.apply(g3, shape, kernel, stride, padding, dilation), None, None, None, None
 
 
 class Col2im(Function):

@@ -29,6 +29,7 @@ from .attention import AttentionMixin
 from .conv import ConvMixin
 from .index import IndexMixin
 from .matmul import MatmulMixin
+from .norm import NormMixin
 from .optim import OptimMixin
 from .random import RandomMixin
 from .reduce import ReduceMixin
@@ -40,8 +41,8 @@ _I32, _I64, _U64, _F64, _BOOL = np.int32, np.int64, np.uint64, np.float64, np.bo
 _SCALAR_TYPES = (bool, int, float, np.bool_, np.integer, np.floating)
 
 
-class KernelBackend(AttentionMixin, MatmulMixin, SoftmaxMixin, ConvMixin, OptimMixin,
-                    ReduceMixin, IndexMixin, RandomMixin, RnnMixin, Backend):
+class KernelBackend(AttentionMixin, MatmulMixin, SoftmaxMixin, NormMixin, ConvMixin,
+                    OptimMixin, ReduceMixin, IndexMixin, RandomMixin, RnnMixin, Backend):
     def __init__(self, runtime):
         self.runtime = runtime
         self.name = runtime.name

@@ -34,6 +34,12 @@ class ConvMixin:
                                                           dilation, oh, ow))
         return out
 
+    def im2col_t(self, x, kernel, stride, padding, dilation):
+        # im2col_kernel, then one transposing copy (copy.cu) to (C*kh*kw, N, L)
+        cols = self.im2col(x, kernel, stride, padding, dilation)
+        n, k, l = cols.shape
+        return self.reshape(self.contiguous(self.permute(cols, (1, 0, 2))), (k, n * l))
+
     def col2im(self, cols, input_shape, kernel, stride, padding, dilation):
         n, c, h, w = input_shape
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation

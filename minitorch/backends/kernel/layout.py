@@ -133,6 +133,12 @@ def kernel_names(filename: str) -> list:
     elif filename == "attention.cu":
         names += [f"{k}<{t}>" for t in FLOAT_C for k in ("attn_fwd", "attn_bwd_dq",
                                                           "attn_bwd_dkdv")]
+    elif filename == "norm.cu":
+        names += [f"{k}<{t}>" for t in FLOAT_C for k in ("layer_norm_fwd", "layer_norm_bwd_dx",
+                                                          "layer_norm_bwd_dwdb")]
+    elif filename == "gelu.cu":
+        names += [f"{k}<{t}, {b}>" for t in FLOAT_C for k in ("gelu_fwd", "gelu_bwd")
+                  for b in ("false", "true")]
     return names
 
 

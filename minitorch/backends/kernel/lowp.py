@@ -34,6 +34,7 @@ _COMPUTE = {
     "softmax": (), "log_softmax": (), "cross_entropy": (),
     "cross_entropy_backward": (), "im2col": (), "col2im": (), "max_pool2d": (),
     "index": (), "gather": (), "nonzero": (), "attention": (), "attention_backward": (),
+    "gelu": (), "gelu_backward": (), "layer_norm": (), "layer_norm_backward": (),
     "lstm_cell": (), "lstm_cell_backward": (), "gru_cell": (), "gru_cell_backward": (),
     "bernoulli": (), "index_put_": (0,), "scatter_add_": (0,), "sgd_update_": (0, 2),
     "adam_update_": (0, 2, 3, 4),

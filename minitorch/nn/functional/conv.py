@@ -14,7 +14,7 @@ import numpy as np
 
 from ...amp import autocast_mode as _ac  # issue 18: autocast's one check
 from ...creation import tensor as _tensor, zeros as _zeros
-from ...ops.conv import Col2im, Im2col, MaxPool2d, conv_out_size, pool_out_size
+from ...ops.conv import Col2im, Im2col, Im2colT, MaxPool2d, conv_out_size, pool_out_size
 from ...ops.shape import cat
 from ...tensor import Tensor, _shape_str
 
@@ -136,13 +136,13 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     oh = conv_out_size(h, kh, stride[0], pad[0], dilation[0])
     ow = conv_out_size(w, kw, stride[1], pad[1], dilation[1])
     k = cg * kh * kw
-    cols = Im2col.apply(x, (kh, kw), stride, pad, dilation)       # (N, G*K, L)
     # batch and positions side by side, (G, K, N*L): the product is then one large GEMM
     # per group, forward and backward, rather than N small ones (one per sample)
     if groups == 1:
-        cols = cols.transpose(0, 1).reshape(k, n * oh * ow)
+        cols = Im2colT.apply(x, (kh, kw), stride, pad, dilation)  # (K, N*L), no transpose
         out = weight.reshape(o, k).matmul(cols)                   # (O, N*L)
     else:
+        cols = Im2col.apply(x, (kh, kw), stride, pad, dilation)   # (N, G*K, L)
         cols = cols.reshape(n, groups, k, oh * ow).permute(1, 2, 0, 3).reshape(groups, k, -1)
         out = weight.reshape(groups, o // groups, k).matmul(cols)  # (G, O/G, N*L)
     out = out.reshape(o, n, oh, ow).transpose(0, 1)
