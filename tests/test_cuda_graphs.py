@@ -108,13 +108,16 @@ def _gelu(x):
 def test_replay_follows_new_inputs_and_counts_fused_launches(kdev):
     fused = minitorch.compile(_gelu, mode="reduce-overhead")
     plain = minitorch.compile(_gelu, mode="reduce-overhead", backend="interpret")
+    no_cg = minitorch.compile(_gelu)
     rng = np.random.default_rng(0)
     for i in range(5):
         xs = rng.standard_normal((33, 17)).astype(np.float32)
         x = minitorch.tensor(xs, device=kdev)
         want = _np(_gelu(x))
-        np.testing.assert_array_equal(_np(fused(x)), want)   # same kernels as eager's ops
-        np.testing.assert_allclose(_np(plain(x)), want, rtol=1e-6, atol=1e-6)
+        got = _np(fused(x))
+        np.testing.assert_array_equal(got, _np(no_cg(x)))   # the compiled graph's kernels
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+        np.testing.assert_array_equal(_np(plain(x)), want)  # eager's kernels, replayed
     xt = minitorch.tensor(rng.standard_normal((17, 33)).astype(np.float32), device=kdev).t()
     np.testing.assert_allclose(_np(fused(xt)), _np(_gelu(xt)), rtol=1e-6, atol=1e-6)
     r_fused, r_plain = fused.cudagraphs[0], plain.cudagraphs[0]

@@ -249,9 +249,11 @@ class CudaGraphRunner:
     # -- calls -----------------------------------------------------------------------------
     def __call__(self, args, kwargs):
         self.calls += 1
-        if self.failed or not self.segments or self.calls == 1:
+        if self.failed or not self.segments:
             from .interpreter import run
-            return run(self.g, args, kwargs)          # warm-up / fallback
+            return run(self.g, args, kwargs)          # fallback / nothing to capture
+        if self.calls == 1:
+            return self._warm_up(args, kwargs)
         if self.segments[0].launches is None:
             return self._capture(args, kwargs)
         return self._replay(args, kwargs)
@@ -266,6 +268,27 @@ class CudaGraphRunner:
             if id(d) in static or (getattr(d, "base", None) is not None and id(d.base) in static):
                 _mark(t, self)
         return out
+
+    def _used_inputs(self):
+        used = set()
+        for s in self.segments:
+            used.update(v for v in s.inputs if v in self._input_ids)
+        return used
+
+    def _warm_up(self, args, kwargs):
+        """One run on the interpreter with the arguments laid out as the capture will lay
+        them out (contiguous), so that every kernel variant and layout the capture needs is
+        built and cached now: compiling or uploading metadata inside a capture fails on a
+        GPU."""
+        g = self.g
+        env = bind_inputs(g, args, kwargs)
+        for v in self._used_inputs():
+            be = canonical(g.devices.get(v))._be
+            env[v] = be.contiguous(env[v])
+        execute(g, env)
+        write_back(g, env)
+        devices = {v.id: canonical(g.devices[v.id]) for v in g.outputs}
+        return build_output(g.output_spec, env, devices)
 
     def _replay(self, args, kwargs):
         g = self.g
@@ -294,10 +317,7 @@ class CudaGraphRunner:
         env = bind_inputs(g, args, kwargs)
         self.gen += 1
         # tensor arguments get static buffers of their own (the caller's arrays change)
-        used = set()
-        for s in self.segments:
-            used.update(v for v in s.inputs if v in self._input_ids)
-        for v in used:
+        for v in self._used_inputs():
             dev = g.devices.get(v)
             be = canonical(dev)._be
             src = env[v]
