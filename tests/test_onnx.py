@@ -399,7 +399,7 @@ def test_loaded_model_traces_into_a_graph():
     g = loaded.to_graph(x)
     assert isinstance(g, minitorch.jit.Graph)
     ops = g.op_counts()
-    assert ops.get("im2col") == 2 and ops.get("max_pool2d") == 1
+    assert ops.get("im2col_t") == 2 and ops.get("max_pool2d") == 1  # conv2d: im2col_t
     np.testing.assert_allclose(g(x).numpy(), _eager(m, x), atol=ATOL, rtol=0)
 
 

@@ -6,6 +6,8 @@ import warnings
 import numpy as np
 
 from .base import Backend
+from . import cpu_conv as _conv
+from . import cpu_norm as _norm
 
 # PyTorch computes log(0), x/0, sqrt(-1) ... silently (inf/nan); so do we: NumPy's
 # RuntimeWarnings raised from this module are noise for a tensor library's users.
@@ -261,6 +263,12 @@ class CpuBackend(Backend):
         e = np.exp(x - np.max(x, axis=axis, keepdims=True))
         return _arr(e / np.sum(e, axis=axis, keepdims=True))
 
+    # fused GELU and LayerNorm (issue 12): backends/cpu_norm.py
+    gelu = _opmath(_norm.gelu)
+    gelu_backward = _opmath(_norm.gelu_backward)
+    layer_norm = _opmath(_norm.layer_norm)
+    layer_norm_backward = _opmath(_norm.layer_norm_backward)
+
     def cat(self, xs, axis):
         return np.concatenate(xs, axis=axis)
 
@@ -329,6 +337,8 @@ class CpuBackend(Backend):
             xp, (n, c, kh, kw, oh, ow), (s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw),
             writeable=False)
         return win.reshape(n, c * kh * kw, oh * ow)  # the one copy
+
+    im2col_t = _conv.im2col_t  # batch folded into the columns (backends/cpu_conv.py)
 
     @_opmath
     def col2im(self, cols, input_shape, kernel, stride, padding, dilation):

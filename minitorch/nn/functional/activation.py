@@ -15,10 +15,10 @@ from typing import Optional
 
 from ...amp import autocast_mode as _ac  # issue 18: autocast's one check
 from ... import _dtype as D
-from ...autograd.function import Function
+from ...autograd.function import Function, is_grad_enabled
 from ...ops.elementwise import where
 from ...ops.inplace import inplace as _inplace
-from ...tensor import Tensor, _wrap_dim
+from ...tensor import Tensor, _make, _wrap_dim
 
 __all__ = ["relu", "relu_", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu",
            "mish", "softplus", "sigmoid", "tanh", "logsigmoid", "hardtanh", "softmax",
@@ -302,15 +302,48 @@ _SQRT1_2 = 1 / math.sqrt(2.0)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
+def _gelu_grad_ops(x: Tensor, approximate: str) -> Tensor:
+    """d gelu / dx in Tensor ops (differentiable: what double backward runs)."""
+    if approximate == "tanh":
+        t = (_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)).tanh()
+        return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _SQRT_2_OVER_PI * (
+            1.0 + 3 * 0.044715 * x * x)
+    return 0.5 * (1.0 + Erf.apply(x * _SQRT1_2)) + x * (-0.5 * x * x).exp() * (
+        1.0 / math.sqrt(2.0 * math.pi))
+
+
+class Gelu(Function):
+    """GELU on the backend's fused ``gelu`` / ``gelu_backward`` primitives (one node, no
+    temporaries); with ``create_graph`` the backward is written in Tensor ops."""
+
+    _raw_forward = True
+
+    @staticmethod
+    def forward(ctx, x, approximate):
+        ctx.approximate = approximate
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(x)
+        return x._device._be.gelu(x._data, approximate)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if is_grad_enabled():  # create_graph: differentiable again
+            return g * _gelu_grad_ops(x, ctx.approximate), None
+        be = x._device._be
+        return _make(be.gelu_backward(be.contiguous(g._data), x._data, ctx.approximate),
+                     x._device, False, None, 0, None), None
+
+
+_pytorch_name(Gelu, "Gelu")
+
+
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x·Φ(x) (exact, with erf) or, with approximate='tanh', 0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
     _float_only(input, "GeluKernelImpl")
-    if approximate == "none":
-        return input * 0.5 * (1.0 + Erf.apply(input * _SQRT1_2))
-    if approximate == "tanh":
-        inner = _SQRT_2_OVER_PI * (input + 0.044715 * input * input * input)
-        return 0.5 * input * (1.0 + inner.tanh())
-    raise RuntimeError("approximate argument must be either none or tanh.")
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    return Gelu.apply(input, approximate)
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Optional
 
 from ...amp import autocast_mode as _ac  # issue 18: autocast's one check
+from ...autograd.function import Function, is_grad_enabled
 from ...autograd.grad_mode import no_grad
-from ...tensor import Tensor, _shape_str
+from ...tensor import Tensor, _make, _shape_str
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "normalize"]
 
@@ -92,6 +93,88 @@ def _layer_norm_ops(input, weight, bias, k, eps):
     if bias is not None:
         out = out + bias
     return out
+
+
+def _fused_ok(input, weight, bias) -> bool:
+    """The fused primitive takes one float dtype on one device (no promotion)."""
+    if input._data.dtype.kind not in "fV":
+        return False
+    for t in (weight, bias):
+        if t is not None and (not isinstance(t, Tensor) or t.dtype != input.dtype or
+                              t._device is not input._device):
+            return False
+    return True
+
+
+def _rows(be, a, shape):
+    """``a`` as a contiguous array of ``shape``: a view when the strides allow (no
+    ``contiguous`` call, so a traced graph gets no copy node that aliases the input)."""
+    r = be.reshape(a, shape)
+    if r is None or not _is_c_contig(r):
+        r = be.reshape(be.contiguous(a), shape)
+    return r
+
+
+def _is_c_contig(a) -> bool:
+    f = getattr(a, "flags", None)
+    return f is None or bool(f.c_contiguous)
+
+
+class LayerNorm_(Function):
+    """LayerNorm over the last ``k`` dims on the backend's fused ``layer_norm`` (saves the
+    row mean and 1/std) and ``layer_norm_backward`` (dx, dweight, dbias in one call).  With
+    ``create_graph`` the backward is written in Tensor ops, so it differentiates again."""
+
+    _raw_forward = True
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, k, eps):
+        be = x._device._be
+        shape = tuple(x.shape)
+        n = 1
+        for s in shape[len(shape) - k:]:
+            n *= s
+        m = x.numel() // n if n else 0
+        x2, w, b = (None if t is None else _rows(be, t._data, s)
+                    for t, s in ((x, (m, n)), (weight, (n,)), (bias, (n,))))
+        out, mean, rstd = be.layer_norm(x2, w, b, eps)
+        if any(ctx.needs_input_grad):
+            ctx.save_for_backward(x, weight)
+            ctx.stats = (x2, mean, rstd, w)
+        ctx.k, ctx.eps = k, eps
+        return be.reshape(out, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        k, eps = ctx.k, ctx.eps
+        nw = ctx.needs_input_grad
+        if is_grad_enabled():  # create_graph: the same formulas in Tensor ops
+            dims = tuple(range(x.ndim - k, x.ndim))
+            lead = tuple(range(x.ndim - k))
+            mean = x.mean(dims, keepdim=True)
+            rstd = (x.var(dims, keepdim=True, correction=0) + eps).rsqrt()
+            xhat = (x - mean) * rstd
+            gw = g * weight if weight is not None else g
+            dx = rstd * (gw - gw.mean(dims, keepdim=True) -
+                         xhat * (gw * xhat).mean(dims, keepdim=True))
+            dw = (g * xhat).sum(lead) if nw[1] else None
+            db = g.sum(lead) if nw[2] else None
+            return dx, dw, db, None, None
+        be = x._device._be
+        x2, mean, rstd, w = ctx.stats
+        dx, dw, db = be.layer_norm_backward(_rows(be, g._data, x2.shape), x2, mean, rstd, w)
+        dev = x._device
+        wrap = lambda a, shape: _make(be.reshape(a, shape), dev, False, None, 0, None)  # noqa
+        ns = tuple(x.shape[x.ndim - k:])
+        return (wrap(dx, tuple(x.shape)) if nw[0] else None,
+                wrap(dw, ns) if nw[1] else None,
+                wrap(db, ns) if nw[2] else None, None, None)
+
+
+LayerNorm_.__name__ = LayerNorm_.__qualname__ = "NativeLayerNorm"
+LayerNorm_._backward_cls.__name__ = LayerNorm_._backward_cls.__qualname__ = \
+    "NativeLayerNormBackward0"
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Optional[Tensor] = None,
