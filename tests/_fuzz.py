@@ -416,7 +416,7 @@ def op_shape(g, x, shape, dt):
     if f in ("cat", "stack"):
         d = g.dim(nd + (f == "stack"))
         s = list(shape)
-        if f == "cat" and s and g.chance(0.8):
+        if f == "cat" and -len(s) <= d < len(s) and g.chance(0.8):
             s[d] = g.pick([0, 1, 2, 3])
         y = g.fresh(s, g.dtype() if g.chance(0.3) else dt)
         return f"m.{f}([{x}, {y}], {d})" if g.chance(0.5) else f"m.{f}(({y}, {x}), dim={d})"
@@ -643,8 +643,31 @@ def op_nn(g, x, shape, dt):
     raise AssertionError(f)
 
 
+def op_sort(g, x, shape, dt):
+    nd = len(shape)
+    d = g.dim(nd)
+    desc = g.pick(["False", "True"])
+    f = g.pick(["sort", "argsort", "topk", "topk_values"])
+    # EXCLUDED: indices of equal values from an unstable sort or from topk: PyTorch leaves
+    # their order unspecified; the stable sort's indices and all values are compared
+    if f == "sort":
+        return (f"m.sort({x}, dim={d}, descending={desc}, stable=True)"
+                f"{g.pick(['[0]', '[1]', '.values'])}")
+    if f == "argsort":
+        return f"{x}.argsort(dim={d}, descending={desc}, stable=True)"
+    a = g.env[x].detach().double().numpy().ravel()
+    if len(np.unique(a)) < a.size:  # (NumPy's unique counts all NaNs as one value)
+        # EXCLUDED: topk over equal values: which of them it picks is unspecified, and the
+        # gradient goes to the picked positions (values would agree, gradients need not)
+        return f"m.sort({x}, dim={d}, descending={desc}, stable=True)[0]"
+    size = shape[d] if nd and -nd <= d < nd else 1
+    k = int(g.rng.integers(0, size + 1)) if g.chance(0.95) else size + 1
+    return f"{x}.topk({k}, {d}, largest={desc})[0]"
+
+
 OPS = [(op_unary, 5), (op_binary, 6), (op_inplace, 1.5), (op_reduce, 4), (op_shape, 4),
-       (op_index, 3), (op_matmul, 2), (op_nn, 4)]
+       (op_index, 3), (op_matmul, 2), (op_nn, 4),
+       (op_sort, 1)]
 
 
 _INT_CAST = re.compile(r"\.(long|int)\(\)|\.to\(m\.(int32|int64)\)")

@@ -182,6 +182,8 @@ ERRORS = {
                                          rounding_mode="trunc"),
     "div_trunc_int_zero": lambda m, d: m.div(_t(m, d, [1], "int64"), _t(m, d, [0], "int64"),
                                              rounding_mode="trunc"),
+    # topk refuses bool on PyTorch's CPU
+    "topk_bool": lambda m, d: _t(m, d, [True, False], "bool").topk(1),
     # permute() without dims (seed 1431)
     "permute_no_dims": lambda m, d: m.tensor(1.0, device=d).permute(),
 }
@@ -252,6 +254,10 @@ VALUES = {
     # kl_div with a negative target is NaN, as xlogy(t, t)
     "kl_div_negative_target": lambda m, d: m.nn.functional.kl_div(
         _t(m, d, [0.5, -1.0], "float32"), _t(m, d, [-1.0, 0.5], "float32"), reduction="none"),
+    # erf keeps the sign of zero: 1/erf(+0) is +inf (sort fuzzing, seed 131)
+    "erf_signed_zero": lambda m, d: (1 / m.erf(_t(m, d, [0.0, -0.0], "float32")),
+                                     1 / m.erf(_t(m, d, [0.0, -0.0], "float64")),
+                                     m.rsqrt(m.erf(_t(m, d, [0.0], "float32")))),
     # bool matmul of zero-size operands (seed 253)
     "matmul_bool_empty": lambda m, d: m.ones(2, 0, dtype=m.bool, device=d) @
     m.ones(0, 3, dtype=m.bool, device=d),

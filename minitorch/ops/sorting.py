@@ -64,6 +64,8 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: b
 
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
     """The k largest (or smallest) values along ``dim`` and their indices (always sorted)."""
+    if input.dtype.name == "bool":
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     d = _wrap_dim(dim, input.dim())
     n = input.shape[d] if input.dim() else 1
     if not 0 <= k <= n:

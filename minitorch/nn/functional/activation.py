@@ -55,7 +55,9 @@ def _erf_raw(be, x):
         b1, b2 = be.binary("add", be.binary("sub", be.binary("mul", u2, b1), b2), ck), b1
     h = be.binary("sub", be.binary("add", be.binary("mul", u, b1), c[0]), b2)
     erfc = be.binary("mul", t, be.unary("exp", be.binary("sub", h, be.binary("mul", z, z))))
-    return be.binary("mul", be.unary("sign", x), be.binary("sub", 1.0, erfc))
+    r = be.binary("mul", be.unary("sign", x), be.binary("sub", 1.0, erfc))
+    # erf(±0) = ±0 (sign(0) times a rounding residue of 1 - erfc(0) can be -0.0)
+    return be.where(be.binary("eq", x, x.dtype.type(0)), x, r)
 
 
 class Erf(Function):
