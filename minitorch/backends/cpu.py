@@ -603,78 +603,68 @@ class CpuBackend(Backend):
                 dk += np.matmul(np.swapaxes(ds, 1, 2), q[:, i0:i1])
         return dq, dk, dv
 
-    # fused recurrent cells (nn/rnn.py): in-place ufuncs on one (N, 4H) buffer, no
-    # temporaries beyond the outputs (these run once per time step)
+    # fused recurrent cells (nn/rnn.py): in-place ufuncs over whole (N, 4H) buffers (few,
+    # large calls: these run once per time step, where each NumPy call's fixed cost counts)
     @_opmath
     def lstm_cell(self, gi, gh, b, c):
-        with np.errstate(over="ignore"):
-            a = np.add(gh, b) if b is not None else gh.copy()
-            a += gi
-            hs = c.shape[1]
-            _sigmoid_(a[:, :2 * hs])
-            g = a[:, 2 * hs:3 * hs]
-            np.tanh(g, out=g)
-            _sigmoid_(a[:, 3 * hs:])
-            c_new = np.multiply(a[:, hs:2 * hs], c)
-            t = np.multiply(a[:, :hs], g)
-            c_new += t
-            h = np.tanh(c_new, out=t)
-            h *= a[:, 3 * hs:]
+        hs = c.shape[1]
+        a = np.add(gh, b) if b is not None else gh.copy()
+        a += gi
+        tg = np.tanh(a[:, 2 * hs:3 * hs])
+        _sigmoid_(a)                      # i, f, o (g's block is overwritten next)
+        g = a[:, 2 * hs:3 * hs]
+        np.copyto(g, tg)
+        c_new = np.multiply(a[:, hs:2 * hs], c)
+        np.multiply(a[:, :hs], g, out=tg)
+        c_new += tg
+        h = np.tanh(c_new, out=tg)
+        h *= a[:, 3 * hs:]
         return h, c_new, a
 
     @_opmath
     def lstm_cell_backward(self, act, c, c_new, dh, dc):
         hs = c.shape[1]
-        i, f, g, o = act[:, :hs], act[:, hs:2 * hs], act[:, 2 * hs:3 * hs], act[:, 3 * hs:]
-        d = np.empty(act.shape, act.dtype)
-        di, df, dg, do = d[:, :hs], d[:, hs:2 * hs], d[:, 2 * hs:3 * hs], d[:, 3 * hs:]
-        t = np.tanh(c_new, out=dg)                 # dg holds tanh(c') for a moment
-        np.multiply(dh, t, out=do)                 # do = dh * t
-        np.multiply(t, t, out=di)                  # di = 1 - t**2 ...
-        np.subtract(1, di, out=di)
-        di *= o
-        di *= dh                                   # ... * o * dh
+        i, f, g = act[:, :hs], act[:, hs:2 * hs], act[:, 2 * hs:3 * hs]
+        o = act[:, 3 * hs:]
+        d = np.multiply(act, act)                  # the activations' derivatives:
+        dg2 = np.subtract(1, d[:, 2 * hs:3 * hs])  #   1 - g**2 for g,
+        np.subtract(act, d, out=d)                 #   s (1 - s) for i, f, o
+        d[:, 2 * hs:3 * hs] = dg2
+        t = np.tanh(c_new)
+        dct = np.multiply(t, t)                    # dc_tot = dc + dh o (1 - t**2)
+        np.subtract(1, dct, out=dct)
+        dct *= o
+        dct *= dh
         if dc is not None:
-            di += dc
-        dct = di                                   # dc_tot lives in di until the end
-        dcp = np.multiply(dct, f)
-        np.multiply(dct, c, out=df)
-        df *= f
-        np.subtract(1, f, out=dg)                  # f (1 - f) dc_tot c
-        df *= dg
-        np.multiply(g, g, out=dg)
-        np.subtract(1, dg, out=dg)
-        dg *= i
-        dg *= dct                                  # dc_tot i (1 - g**2)
-        dct *= g                                   # dc_tot g i (1 - i)
-        dct *= i
-        t = np.subtract(1, i)
-        dct *= t
-        np.subtract(1, o, out=t)
-        t *= o
-        do *= t                                    # dh tanh(c') o (1 - o)
-        return d, dcp
+            dct += dc
+        t *= dh
+        d[:, 3 * hs:] *= t                         # do: dh t o (1 - o)
+        d[:, :hs] *= g                             # di: dc_tot g i (1 - i)
+        d[:, hs:2 * hs] *= c                       # df: dc_tot c f (1 - f)
+        d[:, 2 * hs:3 * hs] *= i                   # dg: dc_tot i (1 - g**2)
+        d3 = d[:, :3 * hs].reshape(d.shape[0], 3, hs)
+        d3 *= dct[:, None, :]
+        return d, np.multiply(dct, f)
 
     @_opmath
     def gru_cell(self, gi, gh, b, h):
         hs = h.shape[1]
         ws = np.empty((h.shape[0], 4 * hs), h.dtype)
         rz, n, hn = ws[:, :2 * hs], ws[:, 2 * hs:3 * hs], ws[:, 3 * hs:]
-        with np.errstate(over="ignore"):
-            if b is not None:
-                np.add(gh[:, :2 * hs], b[:2 * hs], out=rz)
-                np.add(gh[:, 2 * hs:], b[2 * hs:], out=hn)
-            else:
-                np.copyto(rz, gh[:, :2 * hs])
-                np.copyto(hn, gh[:, 2 * hs:])
-            rz += gi[:, :2 * hs]
-            _sigmoid_(rz)
-            np.multiply(rz[:, :hs], hn, out=n)
-            n += gi[:, 2 * hs:]
-            np.tanh(n, out=n)
-            out = np.subtract(h, n)
-            out *= rz[:, hs:]
-            out += n
+        if b is not None:
+            np.add(gh[:, :2 * hs], b[:2 * hs], out=rz)
+            np.add(gh[:, 2 * hs:], b[2 * hs:], out=hn)
+        else:
+            np.copyto(rz, gh[:, :2 * hs])
+            np.copyto(hn, gh[:, 2 * hs:])
+        rz += gi[:, :2 * hs]
+        _sigmoid_(rz)
+        np.multiply(rz[:, :hs], hn, out=n)
+        n += gi[:, 2 * hs:]
+        np.tanh(n, out=n)
+        out = np.subtract(h, n)
+        out *= rz[:, hs:]
+        out += n
         return out, ws
 
     @_opmath
