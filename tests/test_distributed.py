@@ -179,11 +179,12 @@ def test_killed_rank_is_named(faults):
     if "RANK0-ERROR" in text:
         secs, msg = _rank0_error(text)
         assert "rank(s) [1] did not join it" in msg
-        # hydra's SIGUSR1 ends the wait at once; else the 3 s timeout does
+        # hydra's SIGUSR1 ends the wait after a 1 s grace; else the 3 s timeout does
         assert ("the MPI launcher reported that a process of this job died" in msg
                 or ("timed out after" in msg and "(timeout=3 s)" in msg))
         assert secs < 10
-        assert "rank 0: exit status 3" in text
+        # (MPI may still kill rank 0 after it has reported)
+        assert "rank 0: exit status 3" in text or "rank 0: died without exiting" in text
     else:
         # MPICH sometimes aborts the whole job when a peer dies (before rank 0 can
         # report): then the launcher's summary is the error

@@ -182,3 +182,16 @@ def test_names_like_torch():
         torch.nn.parallel.DistributedDataParallel.__name__
     assert minitorch.utils.data.DistributedSampler is DistributedSampler
     assert np.isclose(dist.default_pg_timeout.total_seconds(), 1800)
+
+
+def test_nccl_without_cupy_is_a_clear_error():
+    try:
+        from cupy.cuda import nccl  # noqa: F401
+        pytest.skip("CuPy with NCCL is installed")
+    except Exception:  # noqa: BLE001 - the case under test
+        pass
+    import minitorch.distributed as dist
+    assert not dist.is_nccl_available()
+    with pytest.raises(RuntimeError, match="the 'nccl' backend needs CuPy with NCCL"):
+        dist.init_process_group("nccl")
+    assert not dist.is_initialized()

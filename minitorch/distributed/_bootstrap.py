@@ -67,11 +67,22 @@ def main(argv=None) -> None:
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         _record(f"exit status {code}")
+        _set_exit_status(code)
         raise
     except BaseException as e:
         _record(f"exit with {type(e).__name__}: {e}")
+        _set_exit_status(1)
         raise
     _record("exit status 0")
+    _set_exit_status(0)
+
+
+def _set_exit_status(code: int) -> None:
+    """Tell the MPI process group how this process ends (it may have to leave through
+    os._exit, skipping MPI_Finalize, when a peer has died)."""
+    m = sys.modules.get("minitorch.distributed._mpi")
+    if m is not None:
+        m._exit_status = code
 
 
 def _run(argv) -> None:

@@ -33,6 +33,10 @@ from typing import Callable, List, Optional
 import numpy as np
 
 HDR_TAG = 7001  # headers and notices (pickled point-to-point messages)
+# after the launcher reports a dead process, a collective still unfinished this much later
+# fails (a peer that merely exited after finishing it lets it complete in time)
+_DEATH_GRACE_S = 1.0
+_exit_status = None  # set by _bootstrap.py once the script has ended: the exit status
 
 
 class DistError(RuntimeError):
@@ -79,8 +83,10 @@ class _Work:
             s += f", {extra}"
         return f"CollectiveFingerPrint({s})"
 
-    def _advance(self) -> bool:
-        """One non-blocking step; True once done.  Raises on a mismatch or a failed peer."""
+    def _advance(self, background: bool = False) -> bool:
+        """One non-blocking step; True once done.  Raises on a mismatch or a failed peer.
+        ``background`` (the progress thread): move the transfer on, but leave writing the
+        result (``finish``) to the caller's thread."""
         pg = self.pg
         if self.state == "header":
             pg._pump()
@@ -113,7 +119,10 @@ class _Work:
         if self.state == "payload":
             if self.reqs and not all(r.Test() for r in self.reqs):
                 return False
-            self.done_at = time.monotonic()
+            if self.done_at is None:
+                self.done_at = time.monotonic()
+            if background:
+                return False
             if self._finish is not None:
                 self._finish()
             self.state = "done"
@@ -150,17 +159,15 @@ class _Work:
         while True:
             if self.error is not None:
                 raise self.error
-            if pg.peer_died:  # no more MPI calls: the library may abort the job on them
-                err = pg._timeout_error(self, died=True)
-                pg._fail(err)
-                raise err
             pg._progress()
             if self.error is not None:
                 raise self.error
             if self.state == "done":
                 return True
-            if time.monotonic() > deadline:
-                err = pg._timeout_error(self)
+            now = time.monotonic()
+            died = pg.peer_died and now > pg.peer_died_at + _DEATH_GRACE_S
+            if now > deadline or died:
+                err = pg._timeout_error(self, died=died)
                 pg._fail(err)
                 raise err
             _poll_sleep(i)
@@ -197,7 +204,15 @@ class ProcessGroupMPI:
         sys.excepthook = self._excepthook
         atexit.register(self._atexit)
         self.peer_died = False
+        self.peer_died_at = 0.0
+        self._usr1 = None
         self._catch_failure_signal()
+        import threading
+        self._lock = threading.RLock()
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread = None
+        self._start_progress_thread()
 
     def _catch_failure_signal(self) -> None:
         """MPICH's launcher (hydra, with -disable-auto-cleanup) tells the survivors that a
@@ -211,8 +226,11 @@ class ProcessGroupMPI:
             return  # not hydra, or the program handles SIGUSR1 itself
 
         def on_usr1(signum, frame, self=self):
+            if not self.peer_died:
+                self.peer_died_at = time.monotonic()
             self.peer_died = True
         signal.signal(signal.SIGUSR1, on_usr1)
+        self._usr1 = on_usr1
 
     # -- messages ---------------------------------------------------------------------------
     def _send_all(self, msg) -> None:
@@ -239,10 +257,12 @@ class ProcessGroupMPI:
             return
         self.closed = True
         try:
-            self._send_all((kind, text))
+            with self._lock:
+                self._send_all((kind, text))
             deadline = time.monotonic() + wait_s
             while self.sends and time.monotonic() < deadline:
-                self.sends = [r for r in self.sends if not r.Test()]
+                with self._lock:
+                    self.sends = [r for r in self.sends if not r.Test()]
                 time.sleep(1e-3)
         except Exception:  # noqa: BLE001 - best effort on the way out
             pass
@@ -254,15 +274,24 @@ class ProcessGroupMPI:
         self._prev_excepthook(etype, value, tb)
 
     def _atexit(self) -> None:
+        if self._usr1 is not None:
+            # hydra (with -disable-auto-cleanup) signals the others whenever a rank exits,
+            # even normally; from here on (MPI_Finalize) that would kill this process
+            import signal
+            signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+        self._stop_progress_thread()
+        if self.peer_died and not self.closed:
+            self._notify("exit", "exited", wait_s=0.1)
         if self.peer_died:
-            # a peer is dead: MPI_Finalize (mpi4py's, after this) could abort or hang
+            # a peer has gone: MPI_Finalize (mpi4py's, after this) may wait for it forever
             sys.stdout.flush()
             sys.stderr.flush()
-            os._exit(1)
+            os._exit(1 if _exit_status is None else _exit_status)
         self._notify("exit", "exited")
 
     def shutdown(self) -> None:
         """``destroy_process_group``: tell the peers, stop answering."""
+        self._stop_progress_thread()
         self._notify("exit", "destroy_process_group")
         if sys.excepthook == self._excepthook:
             sys.excepthook = self._prev_excepthook
@@ -276,9 +305,13 @@ class ProcessGroupMPI:
                 w.error = err
         self.pending = []
 
-    def _progress(self) -> None:
+    def _progress(self, background: bool = False) -> None:
         """Advance the works in sequence order: a work may launch its payload only after
         every earlier one has (so all ranks start MPI collectives in the same order)."""
+        with self._lock:
+            self._progress_locked(background)
+
+    def _progress_locked(self, background: bool) -> None:
         keep = []
         blocked = False
         for w in self.pending:
@@ -286,7 +319,7 @@ class ProcessGroupMPI:
                 keep.append(w)
                 continue
             try:
-                done = w._advance()
+                done = w._advance(background)
             except BaseException as e:  # noqa: BLE001 - the work (and every later one) fails
                 self._fail(e)
                 return
@@ -300,12 +333,15 @@ class ProcessGroupMPI:
         waited = time.monotonic() - w.start
         if w.state == "header":
             if not died:
-                self._pump()
+                with self._lock:
+                    self._pump()
             missing = [p for p in self.peers if w.seq not in self.inbox[p]]
             who = (f"rank(s) {missing} did not join it (dead, hung, or running other code)"
                    if missing else "an earlier collective did not finish")
         else:
             who = "every rank joined it but the data transfer did not finish (a peer died?)"
+            if died:
+                who = "every rank joined it but the data transfer did not finish"
         if died:
             return DistBackendError(
                 f"[Rank {self.rank}] collective {w.name} ({w.describe()}) failed after "
@@ -321,15 +357,49 @@ class ProcessGroupMPI:
                                    f"an earlier collective failed: {self.broken}")
         if self.closed:
             raise RuntimeError("the process group has been destroyed")
-        self.seq += 1
-        w = _Work(self, self.seq, name, fingerprint, launch, finish, payload)
-        if self.peers:
-            self._send_all(("op", self.seq, fingerprint, payload))
-        self.pending.append(w)
-        self._progress()
+        with self._lock:
+            self.seq += 1
+            w = _Work(self, self.seq, name, fingerprint, launch, finish, payload)
+            if self.peers:
+                self._send_all(("op", self.seq, fingerprint, payload))
+            self.pending.append(w)
+            self._progress_locked(False)
         if w.error is not None:
             raise w.error
+        if self.pending and self._thread is not None:
+            self._wake.set()
         return w
+
+    # -- the progress thread ----------------------------------------------------------------
+    def _start_progress_thread(self) -> None:
+        """MPI moves a nonblocking collective on only inside MPI calls: without help, an
+        all-reduce started by a DDP hook would mostly wait for the next hook or for the
+        final wait.  This daemon thread polls the works in flight every 0.2 ms while there
+        are any (numpy releases the GIL in the big kernels, so it runs during backward), and
+        sleeps otherwise.  Needs MPI_THREAD_MULTIPLE (mpi4py's default); every MPI call of
+        this group holds ``_lock``.  MINITORCH_DIST_PROGRESS_THREAD=0 turns it off."""
+        import threading
+        if (not self.peers or os.environ.get("MINITORCH_DIST_PROGRESS_THREAD", "1") == "0"
+                or self.MPI.Query_thread() != self.MPI.THREAD_MULTIPLE):
+            return
+        self._thread = threading.Thread(target=self._progress_loop, daemon=True,
+                                        name="minitorch-dist-progress")
+        self._thread.start()
+
+    def _progress_loop(self) -> None:
+        while not self._stop and not self.peer_died:
+            if not self.pending or self.broken is not None or self.closed:
+                self._wake.wait(0.01)
+                self._wake.clear()
+                continue
+            self._progress(background=True)
+            time.sleep(2e-4)
+
+    def _stop_progress_thread(self) -> None:
+        self._stop = True
+        if self._thread is not None:
+            self._wake.set()
+            self._thread.join(timeout=1.0)
 
     # -- host staging ---------------------------------------------------------------------
     @staticmethod

@@ -56,8 +56,10 @@ def build_command(args, mpiexec: str, flavor: str) -> List[str]:
             cmd += ["-hosts", args.hosts, "-ppn", str(args.nproc_per_node)]
         elif args.hostfile:
             cmd += ["-f", args.hostfile, "-ppn", str(args.nproc_per_node)]
-        for k in ("MASTER_ADDR", "MASTER_PORT", "PYTHONUNBUFFERED"):
-            cmd += ["-genv", k, os.environ[k]]
+        for k in ("MASTER_ADDR", "MASTER_PORT", "PYTHONUNBUFFERED", "OMP_NUM_THREADS",
+                  "MINITORCH_RUN_DIR"):
+            if k in os.environ:
+                cmd += ["-genv", k, os.environ[k]]
     elif flavor == "openmpi":
         if args.hosts:
             cmd += ["--host", ",".join(f"{h}:{args.nproc_per_node}"
@@ -66,8 +68,10 @@ def build_command(args, mpiexec: str, flavor: str) -> List[str]:
             cmd += ["--hostfile", args.hostfile]
         if args.nnodes > 1:
             cmd += ["--npernode", str(args.nproc_per_node)]
-        for k in ("MASTER_ADDR", "MASTER_PORT", "PYTHONUNBUFFERED"):
-            cmd += ["-x", k]
+        for k in ("MASTER_ADDR", "MASTER_PORT", "PYTHONUNBUFFERED", "OMP_NUM_THREADS",
+                  "MINITORCH_RUN_DIR"):
+            if k in os.environ:
+                cmd += ["-x", k]
     elif args.hosts or args.hostfile:
         raise SystemExit("minitorch.distributed.run: --hosts/--hostfile need MPICH (hydra) "
                          "or Open MPI's mpiexec")
@@ -129,16 +133,20 @@ def main(argv=None) -> int:
     os.environ["MASTER_ADDR"] = master
     os.environ["MASTER_PORT"] = str(args.master_port)
     os.environ.setdefault("PYTHONUNBUFFERED", "1")  # ranks' lines arrive whole and in time
-    cmd = build_command(args, mpiexec, _flavor(mpiexec))
+    if args.nproc_per_node > 1 and "OMP_NUM_THREADS" not in os.environ:
+        # as torchrun: N processes with a BLAS thread pool each would oversubscribe the cores
+        os.environ["OMP_NUM_THREADS"] = "1"
+        print("minitorch.distributed.run: setting OMP_NUM_THREADS=1 for each process (as "
+              "torchrun does) to avoid overloading the machine; set it yourself to tune",
+              file=sys.stderr)
     if args.dry_run:
-        print(" ".join(cmd))
+        print(" ".join(build_command(args, mpiexec, _flavor(mpiexec))))
         return 0
     import tempfile
     with tempfile.TemporaryDirectory(prefix="minitorch-run-") as d:
+        # each rank notes its start and end here (_bootstrap.py), for the summary below
         os.environ["MINITORCH_RUN_DIR"] = d
-        if "-genv" in cmd:
-            i = cmd.index("-genv")
-            cmd[i:i] = ["-genv", "MINITORCH_RUN_DIR", d]
+        cmd = build_command(args, mpiexec, _flavor(mpiexec))
         try:
             rc = subprocess.call(cmd)
         except KeyboardInterrupt:
