@@ -168,7 +168,8 @@ class _Work:
             died = pg.peer_died and now > pg.peer_died_at + _DEATH_GRACE_S
             if now > deadline or died:
                 err = pg._timeout_error(self, died=died)
-                pg._fail(err)
+                with pg._lock:
+                    pg._fail(err)
                 raise err
             _poll_sleep(i)
             i += 1
