@@ -245,6 +245,16 @@ def test_ddp_small_buckets_adam(run):
     # [2.bias + 2.weight] = 4 + 64 elements, then [0.bias + 0.weight] = 16 + 128
     assert sizes == [68, 144]
     assert res[0]["small_stats_last"] == {"n_launch": len(sizes), "buckets": len(sizes)}
+    assert res[0]["launched_before_end"] and res[1]["launched_before_end"]
+
+
+def test_ddp_forward_without_grad_and_backward_twice(run):
+    res, _ = run
+    for r in range(2):
+        assert res[r]["after_no_grad_ok"]
+        # as in PyTorch (checked with gloo): the first backward finished the reduction, so
+        # the second only accumulates locally, without an error
+        assert res[r]["twice_error"] is None
 
 
 def test_no_sync_accumulation_equals_large_batch(run):

@@ -115,6 +115,23 @@ np.savez(os.path.join(out_dir, f"ddp_small_rank{rank}.npz"),
 res["buckets_small"] = ddp2.bucket_sizes
 res["small_stats_last"] = {"n_launch": len(stats2[-1]["launch"]),
                            "buckets": stats2[-1]["buckets"]}
+# launched from the hooks during backward, before the end-of-backward callback
+res["launched_before_end"] = all(t < st["finalize_start"] for st in stats2
+                                 for t in st["launch"])
+# forward under no_grad (evaluation) does not expect a backward; training goes on after it
+x0, y0 = torch.tensor(X[0, :half]), torch.tensor(Y[0, :half])
+with torch.no_grad():
+    ddp2(x0)
+((ddp2(x0) - y0) ** 2).mean().backward()
+res["after_no_grad_ok"] = True
+# backward twice per forward: PyTorch's error
+loss = ((ddp2(x0) - y0) ** 2).mean()
+loss.backward(retain_graph=True)
+try:
+    loss.backward()
+    res["twice_error"] = None
+except RuntimeError as e:
+    res["twice_error"] = str(e)
 ddp3, model3, _ = train(25, n_micro=2, steps=5)
 np.savez(os.path.join(out_dir, f"nosync_rank{rank}.npz"),
          **{k: v.detach().numpy() for k, v in model3.state_dict().items()})

@@ -326,6 +326,7 @@ class DistributedDataParallel(Module):
 
     def _finalize(self) -> None:
         t0 = time.perf_counter()
+        self.comm_stats["finalize_start"] = t0
         for b in self._buckets:
             b.work.wait()
         if self._used_work is not None:
