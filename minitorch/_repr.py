@@ -49,7 +49,10 @@ def tensor_repr(t) -> str:
         body = "[]"
     else:
         kw = dict(separator=", ", prefix=prefix, threshold=PRINT_OPTS["threshold"],
-                  edgeitems=PRINT_OPTS["edgeitems"], max_line_width=PRINT_OPTS["linewidth"])
+                  edgeitems=PRINT_OPTS["edgeitems"],
+                  # PyTorch fits floor((linewidth - 6 - ndim) / (width + 2)) elements on a
+                  # line; NumPy reserves one more column per nesting level for the brackets
+                  max_line_width=PRINT_OPTS["linewidth"] + max(a.ndim - 1, 0))
         if a.dtype.kind in "fV":
             kw["formatter"] = {"float_kind": _float_formatter(a)}
         elif a.dtype.kind == "b":
@@ -73,15 +76,18 @@ def tensor_repr(t) -> str:
     elif t._requires_grad:
         suffix.append("requires_grad=True")
     # PyTorch's _add_suffixes: a suffix that would pass the line width starts a new line,
-    # indented under the opening bracket (its line-length count, +1 quirk included)
+    # indented under the opening bracket (its line-length count, +1 quirk included).  The
+    # length counted is PyTorch's spelling (dtype=torch.float16), so that a line breaks
+    # where PyTorch's would, whatever the library's name.
     out = prefix + body
     last = len(out) - out.rfind("\n") + 1
     indent = len(prefix)
     for s in suffix:
-        if last + len(s) + 2 > PRINT_OPTS["linewidth"]:
+        n = len(s.replace("minitorch.", "torch."))
+        if last + n + 2 > PRINT_OPTS["linewidth"]:
             out += ",\n" + " " * indent + s
-            last = indent + len(s)
+            last = indent + n
         else:
             out += ", " + s
-            last += len(s) + 2
+            last += n + 2
     return out + ")"

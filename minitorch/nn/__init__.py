@@ -19,6 +19,7 @@ from . import parallel  # noqa: F401,E402 - DistributedDataParallel
 # MaxPool*/AvgPool*/AdaptiveAvgPool*, BatchNorm*/LayerNorm/GroupNorm, Dropout, Embedding,
 # RNN/LSTM/GRU (+Cells)
 from .conv import *  # noqa: F401,F403,E402
+from .conv_transpose import *  # noqa: F401,F403,E402
 from .pooling import *  # noqa: F401,F403,E402
 from .normalization import *  # noqa: F401,F403,E402
 from .dropout import *  # noqa: F401,F403,E402
