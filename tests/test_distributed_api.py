@@ -195,3 +195,26 @@ def test_nccl_without_cupy_is_a_clear_error():
     with pytest.raises(RuntimeError, match="the 'nccl' backend needs CuPy with NCCL"):
         dist.init_process_group("nccl")
     assert not dist.is_initialized()
+
+
+def test_signatures_like_torch():
+    """Every parameter of PyTorch's public signature is accepted, in the same order."""
+    torch = pytest.importorskip("torch")
+    import inspect
+
+    import torch.distributed as tdist
+
+    import minitorch.distributed as dist
+    pairs = [(torch.nn.parallel.DistributedDataParallel.__init__,
+              minitorch.nn.parallel.DistributedDataParallel.__init__),
+             (torch.utils.data.DistributedSampler.__init__, DistributedSampler.__init__)]
+    pairs += [(getattr(tdist, n), getattr(dist, n)) for n in (
+        "all_reduce", "broadcast", "all_gather", "reduce_scatter", "barrier",
+        "all_gather_into_tensor", "reduce_scatter_tensor", "all_gather_object",
+        "destroy_process_group", "get_rank", "get_world_size")]
+    for theirs, ours in pairs:
+        t = [p for p in inspect.signature(theirs).parameters if not p.startswith("_")]
+        assert list(inspect.signature(ours).parameters) == t, theirs.__qualname__
+    t = [p for p in inspect.signature(tdist.init_process_group).parameters
+         if not p.startswith("_")]
+    assert list(inspect.signature(dist.init_process_group).parameters) == t

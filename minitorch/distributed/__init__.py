@@ -326,11 +326,15 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op: 
                           async_op)
 
 
-def barrier(group=None, async_op: bool = False, device_ids=None):
-    """Wait until every rank has entered the barrier (or the timeout)."""
+def barrier(group=None, async_op: bool = False, device_ids=None, timeout=None):
+    """Wait until every rank has entered the barrier (or the timeout: the group's, or
+    ``timeout`` when given)."""
     _check_group(group)
     work = _default_pg().barrier(("BARRIER", None, None, None))
-    return _finish(work, async_op)
+    if async_op:
+        return work
+    work.wait(timeout)
+    return None
 
 
 def all_gather_object(object_list: list, obj, group=None) -> None:

@@ -98,7 +98,9 @@ class DistributedDataParallel(Module):
                  bucket_cap_mb: Optional[float] = None, find_unused_parameters: bool = False,
                  check_reduction: bool = False, gradient_as_bucket_view: bool = False,
                  static_graph: bool = False, delay_all_reduce_named_params=None,
-                 param_to_hook_all_reduce=None, mixed_precision=None, device_mesh=None):
+                 param_to_hook_all_reduce=None, mixed_precision=None, device_mesh=None,
+                 skip_all_reduce_unused_params: bool = False, bucket_cap_mb_list=None,
+                 batched_grad_copy: bool = False, forward_sync_buffers=None):
         super().__init__()
         from ... import distributed as dist
         if process_group is not None and process_group is not dist.GroupMember.WORLD:
