@@ -278,6 +278,19 @@ def test_cpu_mode_reduce_overhead_behaves_like_default():
     assert "nothing to capture" in str(f.explain(verbose=False))
 
 
+@pytest.mark.parametrize("mode,cudagraphs", [("max-autotune", True), ("default", False),
+                                              ("max-autotune-no-cudagraphs", False)])
+def test_which_modes_use_cuda_graphs(kdev, mode, cudagraphs):
+    """As in PyTorch: "reduce-overhead" and "max-autotune" replay CUDA graphs."""
+    f = minitorch.compile(lambda x: x * 2 + 1, mode=mode)
+    x = minitorch.ones(3, device=kdev)
+    for _ in range(4):
+        out = f(x)
+    assert _np(out).tolist() == [3, 3, 3]
+    runner = f.cudagraphs[0]
+    assert (runner is not None and runner.replays == 2) == cudagraphs
+
+
 def test_unknown_mode_still_rejected():
     with pytest.raises(ValueError, match="unknown mode"):
         minitorch.compile(lambda x: x, mode="reduce_overhead")

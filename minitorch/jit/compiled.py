@@ -42,6 +42,8 @@ def register_backend(name: str, fn) -> None:
     """Make ``minitorch.compile(backend=name)`` run ``fn(graph) -> graph`` on each capture."""
     _GRAPH_BACKENDS[name] = fn
 _MODES = (None, "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+# the modes that replay CUDA graphs (as in PyTorch, "max-autotune" does too)
+_CUDAGRAPH_MODES = ("reduce-overhead", "max-autotune")
 
 
 def _debug() -> int:
@@ -143,7 +145,7 @@ class CompiledFunction:
                 if e.replayable:
                     e.hits += 1
                     self._events.append("graph")
-                    if self.mode == "reduce-overhead":
+                    if self.mode in _CUDAGRAPH_MODES:
                         cg = e.cudagraph
                         if cg is None:
                             from .cudagraphs import CudaGraphRunner
@@ -220,7 +222,7 @@ class CompiledFunction:
 
     def explain(self, verbose: bool = True) -> ExplainOutput:
         cg = []
-        if self.mode == "reduce-overhead":
+        if self.mode in _CUDAGRAPH_MODES:
             for e in self._entries:
                 if e.cudagraph is not None:
                     cg.append(e.cudagraph.summary())
@@ -241,7 +243,8 @@ def compile(fn=None, *, fullgraph: bool = False, dynamic: bool = False, backend=
     into generated kernels, ``minitorch.compiler``), "interpret" (the IR as traced, after the
     passes) or "eager" (no capture).  ``mode="reduce-overhead"`` replays each graph's kernel
     launches as CUDA graphs on cuda (recorded launch lists on cudasim; jit/cudagraphs.py);
-    on cpu it behaves like "default", as in PyTorch.  Shapes are always
+    on cpu it behaves like "default", as in PyTorch; "max-autotune" also uses CUDA graphs
+    (there is nothing to autotune), "max-autotune-no-cudagraphs" is "default".  Shapes are always
     specialized: ``dynamic=True`` is accepted and behaves like ``dynamic=False`` (a new
     shape recompiles)."""
     if backend not in _BACKENDS:
