@@ -184,6 +184,8 @@ ERRORS = {
                                              rounding_mode="trunc"),
     # topk refuses bool on PyTorch's CPU
     "topk_bool": lambda m, d: _t(m, d, [True, False], "bool").topk(1),
+    # bool - bool with alpha is sub's bool error (seed 4373)
+    "sub_bool_alpha": lambda m, d: m.sub(_t(m, d, [True], "bool"), True, alpha=2),
     # permute() without dims (seed 1431)
     "permute_no_dims": lambda m, d: m.tensor(1.0, device=d).permute(),
 }
@@ -258,6 +260,29 @@ VALUES = {
     "erf_signed_zero": lambda m, d: (1 / m.erf(_t(m, d, [0.0, -0.0], "float32")),
                                      1 / m.erf(_t(m, d, [0.0, -0.0], "float64")),
                                      m.rsqrt(m.erf(_t(m, d, [0.0], "float32")))),
+    # an empty result reads nothing: no bounds check, no zero division (seeds 6661, 4167)
+    "index_empty_out_of_range": lambda m, d: (m.ones(4, 0, device=d)[m.tensor([4], device=d)],
+                                              m.ones(4, 0, device=d)[m.tensor([-5, 1],
+                                                                              device=d)]),
+    "int_divide_empty_by_zero": lambda m, d: (
+        m.ones(3, 0, dtype=m.int64, device=d) // m.tensor(0, device=d),
+        m.ones(0, dtype=m.int32, device=d) % m.zeros(1, dtype=m.int32, device=d)),
+    # float16 + int32 * 0.5: float16, as PyTorch (seed 7000)
+    "add_half_int_alpha": lambda m, d: m.add(m.ones(2, dtype=m.float16, device=d),
+                                             _t(m, d, [1, 2], "int32"), alpha=0.5),
+    # ignored targets add exactly 0, also under inf/NaN logits (seed 3564)
+    "nll_ignored_nonfinite": lambda m, d: (
+        m.nn.functional.nll_loss(_t(m, d, [[float("-inf"), 1.0], [float("nan"), 2.0]],
+                                    "float32"), m.tensor([0, 0], device=d), ignore_index=0,
+                                 reduction="sum"),
+        m.nn.functional.cross_entropy(_t(m, d, [[float("inf"), 1.0], [float("nan"), 2.0]],
+                                         "float32"), m.tensor([0, 1], device=d),
+                                      ignore_index=0, reduction="none")),
+    # isclose: a number is not close to an infinity (seed 4419)
+    "isclose_inf": lambda m, d: m.isclose(
+        _t(m, d, [1.0, float("inf"), float("inf"), float("nan"), 1e300], "float64"),
+        _t(m, d, [float("inf"), float("inf"), -float("inf"), float("nan"), float("inf")],
+           "float64")),
     # bool matmul of zero-size operands (seed 253)
     "matmul_bool_empty": lambda m, d: m.ones(2, 0, dtype=m.bool, device=d) @
     m.ones(0, 3, dtype=m.bool, device=d),
@@ -365,7 +390,51 @@ def _normalize_nan_grad(m, dev):
     return x.grad
 
 
+def _remainder_scalar_backward(m, dev):
+    # number % tensor has no derivative in PyTorch (seed 3373)
+    x = m.tensor([1.5, -2.0], device=dev, requires_grad=True)
+    (0.5 % x).sum().backward()
+    return x.grad
+
+
+def _remainder_tensor_backward(m, dev):
+    x = m.tensor([1.5, -2.0], device=dev, requires_grad=True)
+    y = m.tensor([0.7, 0.3], device=dev, requires_grad=True)
+    (m.remainder(x, y) + x % 0.4).sum().backward()
+    return x.grad, y.grad
+
+
+def _div_trunc_backward(m, dev):
+    # PyTorch's gradient of div(rounding_mode='trunc') is zero, also at inf / 0 (seed 3471)
+    x = m.tensor([[1.5, float("inf")], [-2.0, 3.0]], device=dev, requires_grad=True)
+    y = m.tensor([0.0, 2.0], device=dev, requires_grad=True)
+    q = m.div(x, y, rounding_mode="trunc")
+    q.backward(m.ones(2, 2, device=dev))
+    return q, x.grad, y.grad
+
+
+def _nan_through_losses_and_activations(m, dev):
+    # a NaN input's gradient is NaN (huber, smooth_l1, softplus) or passes (hardtanh),
+    # as in PyTorch's backward kernels (seeds 3402, 4850, 5393, 5714)
+    x = m.tensor([float("nan"), 0.5, 3.0, -float("inf"), 1.0], device=dev, requires_grad=True)
+    t = m.zeros(5, device=dev)
+    F = m.nn.functional
+    out = []
+    for y in (F.huber_loss(x, t, reduction="sum", delta=1.0),
+              F.smooth_l1_loss(x, t, reduction="sum", beta=0.5),
+              F.hardtanh(x, -0.5, 2.0).sum(), F.relu6(x).sum(),
+              F.softplus(x, beta=2, threshold=1).sum()):
+        x.grad = None
+        y.backward()
+        out.append(x.grad)
+    return out
+
+
 GRADS = {
+    "nan_through": _nan_through_losses_and_activations,
+    "remainder_scalar": _remainder_scalar_backward,
+    "remainder_tensor": _remainder_tensor_backward,
+    "div_trunc": _div_trunc_backward,
     "clamp_tensor": _clamp_tensor_grads,
     "kl_div_target": _kl_div_target_grad,
     "kl_div_double": _kl_div_double_backward,

@@ -312,8 +312,8 @@ def _check_int_zero_division(a, b) -> None:
     """Integer // and % by zero raise, as in PyTorch (NumPy would return 0 with a warning)."""
     ints = all((t._data.dtype.kind in "iub") if isinstance(t, Tensor) else
                isinstance(t, (int, np.integer)) for t in (a, b))
-    if not ints:
-        return
+    if not ints or any(isinstance(t, Tensor) and not t._data.size for t in (a, b)):
+        return  # (an empty result divides nothing: PyTorch does not raise)
     if isinstance(b, Tensor):
         _check_no_zero(b._device._be, b._data)
     elif b == 0:
@@ -344,6 +344,8 @@ class Remainder(_IntDivision):
         sa, sb = ctx.scalars
         gb = None
         if ctx.needs_input_grad[1]:
+            if a is None and sa is not None:  # number % tensor: PyTorch has no derivative
+                raise RuntimeError("derivative for aten::remainder is not implemented")
             gb = ctx.b_grad(-g * floor_divide(a if a is not None else sa, b))
         return ctx.a_grad(g), gb
 
@@ -603,7 +605,10 @@ def _alpha(input, other, alpha):
     if rt is D.bool:
         alpha = bool(alpha)
         return other if alpha else other & False
-    return other * alpha
+    scaled = other * alpha
+    if isinstance(scaled, Tensor) and scaled.dtype is not rt and scaled.dim():
+        scaled = scaled.to(rt)  # int other * float alpha: in input's float dtype, as PyTorch
+    return scaled
 
 
 def add(input, other, *, alpha=1):
@@ -618,6 +623,21 @@ def sub(input, other, *, alpha=1):
     return binary_sub(input, other)
 
 
+class _ZeroGrad(Function):
+    """``value`` (computed without a graph) as a piecewise-constant function of ``a`` and
+    ``b``: their gradients are zeros (PyTorch's for ``div(rounding_mode='trunc')``)."""
+    _raw_forward = True
+
+    @staticmethod
+    def forward(ctx, value, a, b):
+        ctx.like = tuple(t if isinstance(t, Tensor) else None for t in (a, b))
+        return value._data
+
+    @staticmethod
+    def backward(ctx, g):
+        return (None,) + tuple(None if t is None else _zeros_like(t) for t in ctx.like)
+
+
 def div(input, other, *, rounding_mode=None):
     if rounding_mode is None:
         return binary_div(input, other)
@@ -627,10 +647,14 @@ def div(input, other, *, rounding_mode=None):
         if _is_bool(input) and _is_bool(other):
             raise NotImplementedError("\"div_trunc_cpu\" not implemented for 'Bool'")
         _check_int_zero_division(input, other)
-        q = binary_div(input, other)
+        a, b = (t.detach() if isinstance(t, Tensor) else t for t in (input, other))
+        q = binary_div(a, b)
         q = where(q < 0, ceil(q), floor(q))
         rt = D.result_type(input, other)
-        return q if rt.is_floating_point else cast(q, rt)
+        q = q if rt.is_floating_point else cast(q, rt)
+        if any(isinstance(t, Tensor) and t._requires_grad for t in (input, other)):
+            q = _ZeroGrad.apply(q, input, other)  # PyTorch: a zero gradient (not 0 * inf)
+        return q
     raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
                      f"found '{rounding_mode}'")
 

@@ -146,7 +146,12 @@ def parse_key(t: Tensor, key) -> IndexSpec:
                 d += 1
         else:
             size = shape[d]
-            arr = _check_range(be, k._data, size, d)
+            if size and not t._data.size:
+                # another dim is empty: PyTorch reads no element and checks no bound; any
+                # valid index gives the same (empty) result
+                arr = be.full(k._data.shape, 0, D.int64)
+            else:
+                arr = _check_range(be, k._data, size, d)
             basic.append(slice(None))
             pos.append(r)
             raw.append(arr)

@@ -180,8 +180,8 @@ def isclose(self: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-0
     if self.dtype != other.dtype:
         raise RuntimeError(f"{self.dtype.pt_name} did not match {other.dtype.pt_name}")
     a, b = self.double(), other.double()
-    close = (a - b).abs() <= atol + rtol * b.abs()
-    close = close | (a == b)  # infinities of the same sign
+    close = ((a - b).abs() <= atol + rtol * b.abs()) & a.isfinite() & b.isfinite()
+    close = close | (a == b)  # infinities only of the same sign (x is not close to inf)
     if equal_nan:
         close = close | (a.isnan() & b.isnan())
     return close

@@ -245,7 +245,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
 
 def _hardtanh(input: Tensor, lo: float, hi: float) -> Tensor:
     # the clamp, but with PyTorch's gradient: zero at the bounds too (clamp passes it there)
-    inside = (input > lo) & (input < hi)
+    inside = ~((input <= lo) | (input >= hi))  # NaN is inside: its gradient passes, as PyTorch
     return where(inside, input, input.detach().clamp(lo, hi))
 
 
@@ -360,10 +360,11 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     """log(1 + exp(beta·x)) / beta, and x itself where beta·x > threshold."""
     _float_only(input, "softplus_cpu")
     bx = input * beta if beta != 1.0 else input
-    soft = bx.clamp(max=threshold).exp().log1p()
+    over = bx > threshold
+    soft = where(over, 0.0, bx).exp().log1p()  # (not clamp: a NaN's gradient stays NaN)
     if beta != 1.0:
         soft = soft / beta
-    return where(bx > threshold, input, soft)
+    return where(over, input, soft)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:

@@ -162,10 +162,12 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
         return l1_loss(input, target, reduction=reduction)
     d = input - target
     ad = d.abs()
-    # the quadratic branch sees d clamped to its own range: where it is not selected its
-    # gradient is then 0, never 0 * inf = NaN (d = +-inf gives PyTorch's gradient, +-1)
-    dc = d.clamp(-beta, beta)
-    loss = where(ad < beta, (0.5 / beta) * dc * dc, ad - 0.5 * beta)
+    # the quadratic branch sees 0 where it is not selected: its gradient is then 0, never
+    # 0 * inf = NaN (d = +-inf gives PyTorch's gradient, +-1); a NaN d takes the quadratic
+    # branch, so its gradient is NaN, as PyTorch's
+    lin = ad >= beta
+    dc = where(lin, 0.0, d)
+    loss = where(lin, ad - 0.5 * beta, (0.5 / beta) * dc * dc)
     return _reduce(loss, reduction)
 
 
@@ -186,8 +188,9 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     _warn_size(input, target)
     d = input - target
     ad = d.abs()
-    dc = d.clamp(-delta, delta)  # as in smooth_l1_loss: no 0 * inf in the unused branch
-    loss = where(ad < delta, 0.5 * dc * dc, delta * (ad - 0.5 * delta))
+    lin = ad >= delta  # as in smooth_l1_loss: no 0 * inf in the unused branch, NaN passes
+    dc = where(lin, 0.0, d)
+    loss = where(lin, delta * (ad - 0.5 * delta), 0.5 * dc * dc)
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
@@ -212,6 +215,8 @@ class NllLoss(Function):
         if weight is not None:
             w = be.binary("mul", w, be.index(weight._data, (safe,)))
         loss = be.binary("mul", be.unary("neg", picked), w)
+        # ignored targets contribute exactly 0 (not 0 * inf = NaN from an inf/NaN logit)
+        loss = be.where(valid, loss, x.dtype.type(0))
         ctx.args = (x.shape, reduction)
         ctx.idx = _wrap(idx, logp)
         ctx.w = _wrap(w, logp)
