@@ -34,9 +34,13 @@ def _float_formatter(a: np.ndarray):
         if np.isinf(x):
             return "inf" if x > 0 else "-inf"
         return fmt.format(x)
-    strs = [f(x) for x in (a.ravel() if a.size <= 2000 else np.concatenate(
-        [a.ravel()[:1000], a.ravel()[-1000:]]))]
-    width = max((len(s) for s in strs), default=1)
+    # PyTorch's _Formatter: the column width comes from the nonzero finite values only
+    # (tensor([0., -inf]) keeps "0." unpadded); the others are right-justified to it
+    vals = a.ravel()
+    vals = vals[np.isfinite(vals) & (vals != 0)]
+    if vals.size > 2000:
+        vals = np.concatenate([vals[:1000], vals[-1000:]])
+    width = max((len(fmt.format(x)) for x in vals), default=1)
     return lambda x: f(x).rjust(width)
 
 

@@ -403,3 +403,17 @@ def test_conv_transpose_modules_match_torch():
     assert tuple(got.shape) == tuple(want.shape) == (1, 2, 10, 10)
     np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-10)
     assert minitorch.nn.modules.conv.ConvTranspose2d is minitorch.nn.ConvTranspose2d
+
+
+# -- tensor repr: the column width comes from the nonzero finite values (transformer_lm.py) --
+@pytest.mark.parametrize("values", [[0.0, -np.inf], [1.0, -np.inf], [0.0, 1.5, -np.inf],
+                                    [np.nan, 2.5, 100.0], [1e-5, np.nan, 3.0],
+                                    [-100.0, -np.inf, 0.0], [12345.0, np.inf],
+                                    [0.001, 1000.5, np.nan]])
+@pytest.mark.parametrize("column", [False, True])
+def test_repr_width_ignores_zeros_and_nonfinite_like_torch(values, column):
+    a = np.array(values, np.float32)
+    a = a.reshape(-1, 1) if column else a
+    assert repr(minitorch.tensor(a)).replace("minitorch.", "torch.") == repr(torch.tensor(a))
+    m = np.log(np.tril(np.ones((3, 3), np.float32)))  # the causal mask of transformer_lm.py
+    assert repr(minitorch.tensor(m)).replace("minitorch.", "torch.") == repr(torch.tensor(m))
