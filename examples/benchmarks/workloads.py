@@ -12,6 +12,7 @@ per-round ratios minitorch time / PyTorch time, and the last line their geomean.
     python examples/benchmarks/workloads.py --only cnn --rounds 15
     python examples/benchmarks/workloads.py --threads 2       # torch.set_num_threads(2)
     python examples/benchmarks/workloads.py --quick --rounds 1 --steps 2   # smoke test
+    python examples/benchmarks/workloads.py --threads 1 --clock cpu   # CPU time, loaded machine
 """
 from __future__ import annotations
 
@@ -36,6 +37,10 @@ def _parse(argv: Optional[List[str]]):
                    help="threads for both libraries (torch.set_num_threads; the BLAS "
                         "thread variables, read when NumPy loads)")
     p.add_argument("--quick", action="store_true", help="tiny sizes (timings mean nothing)")
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                   help="wall: time.perf_counter (default); cpu: time.process_time, the "
+                        "process's CPU time -- steadier on a loaded machine (use with "
+                        "--threads 1: with more threads it sums them, spinning included)")
     return p.parse_args(argv)
 
 
@@ -58,7 +63,8 @@ def run(argv: Optional[List[str]] = None) -> Dict[str, float]:
             raise SystemExit(f"unknown workload {n!r}; expected one of {list(EAGER_NAMES)}")
     print(f"eager training steps, minitorch / PyTorch {torch.__version__} "
           f"(torch threads {torch.get_num_threads()}), {args.rounds} rounds x {args.steps} "
-          f"steps, median of per-round ratios")
+          f"steps, median of per-round ratios ({args.clock} clock)")
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     ratios: Dict[str, float] = {}
     for name in names:
         a = build(name, minitorch, quick=args.quick, variant="eager")
@@ -75,10 +81,10 @@ def run(argv: Optional[List[str]] = None) -> Dict[str, float]:
 
         def timed(w):
             x, y = w.batch()
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(args.steps):
                 w.step(x, y)
-            return (time.perf_counter() - t0) / args.steps
+            return (clock() - t0) / args.steps
         per_round, ta, tb = [], [], []
         for r in range(args.rounds):
             # alternate which library goes first, so drift in machine load hits both
