@@ -42,7 +42,7 @@ _METHOD_FUNCTIONS = (
     "transpose swapaxes permute t expand_as broadcast_to flip split chunk narrow unbind movedim "
     "tile gather scatter_add index_select masked_fill tril triu nonzero argwhere take matmul mm "
     "bmm mv dot outer clone softmax log_softmax erf allclose isclose equal norm "
-    "masked_select diag diagonal cumsum cumprod trace").split()
+    "masked_select diag diagonal cumsum cumprod trace bincount").split()
 from ._pytorch_names import function_form as _function_form  # noqa: E402
 for _name in _METHOD_FUNCTIONS:  # first parameter renamed self -> input (torch.exp(input=x))
     globals()[_name] = _function_form(_name, getattr(Tensor, _name))

@@ -417,3 +417,33 @@ def test_repr_width_ignores_zeros_and_nonfinite_like_torch(values, column):
     assert repr(minitorch.tensor(a)).replace("minitorch.", "torch.") == repr(torch.tensor(a))
     m = np.log(np.tril(np.ones((3, 3), np.float32)))  # the causal mask of transformer_lm.py
     assert repr(minitorch.tensor(m)).replace("minitorch.", "torch.") == repr(torch.tensor(m))
+
+
+# -- torch.bincount (attention_classifier.py) -------------------------------------------------
+@pytest.mark.parametrize("weights", [None, "float32", "float64", "int64"])
+@pytest.mark.parametrize("minlength", [0, 7])
+def test_bincount_matches_torch(weights, minlength, device):
+    x = np.array([1, 3, 3, 0, 5, 3], np.int64)
+    w = None if weights is None else np.array([0.5, 1, 1, 2, 3, 0.25]).astype(weights)
+    want = torch.bincount(torch.tensor(x), None if w is None else torch.tensor(w), minlength)
+    got = minitorch.bincount(minitorch.tensor(x, device=device),
+                             weights=None if w is None else minitorch.tensor(w, device=device),
+                             minlength=minlength)
+    assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+    np.testing.assert_array_equal(got.cpu().numpy(), want.numpy())
+    assert minitorch.tensor(x).bincount().tolist() == torch.tensor(x).bincount().tolist()
+
+
+def test_bincount_empty_and_errors():
+    for lib in (torch, minitorch):
+        e = lib.bincount(lib.tensor([], dtype=lib.int64))
+        assert tuple(e.shape) == (0,) and str(e.dtype).endswith("int64")
+        for bad in (lib.tensor([-1, 2]), lib.tensor([[1]])):
+            with pytest.raises(RuntimeError, match="1-d non-negative integral inputs"):
+                lib.bincount(bad)
+        with pytest.raises(NotImplementedError, match="not implemented for 'Float'"):
+            lib.bincount(lib.tensor([1.5]))
+        with pytest.raises(RuntimeError, match="minlength should be >= 0"):
+            lib.bincount(lib.tensor([1]), minlength=-1)
+        with pytest.raises(RuntimeError, match="weights should be 1-d and have the same length"):
+            lib.bincount(lib.tensor([1, 2]), weights=lib.ones(3))

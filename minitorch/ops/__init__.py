@@ -90,8 +90,10 @@ def install(Tensor) -> None:  # noqa: C901 - a flat table is the clearest form
     from .diag import diag, diagonal
     from .cumulative import cumsum, cumprod
     from .einsum import trace
+    from .bincount import bincount
     methods.update(sort=sort, argsort=argsort, topk=topk, roll=roll, diag=diag,
-                   diagonal=diagonal, cumsum=cumsum, cumprod=cumprod, trace=trace)
+                   diagonal=diagonal, cumsum=cumsum, cumprod=cumprod, trace=trace,
+                   bincount=bincount)
     for name, fn in methods.items():
         if fn is not None:
             setattr(Tensor, name, fn)
