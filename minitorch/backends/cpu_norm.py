@@ -86,9 +86,13 @@ def _phi(x):
     np.abs(z, out=z)
     tmp = np.empty_like(z)
     e = _erfc_abs(z, tmp)
-    e *= 0.5                                   # half = erfc(|x|/sqrt2) / 2 = Phi(-|x|)
-    np.subtract(1.0, e, out=tmp)
-    np.copyto(tmp, e, where=x < 0)             # NaN < 0 is False: 1 - NaN = NaN
+    e *= 0.5                                   # h = erfc(|x|/sqrt2) / 2 = Phi(-|x|)
+    # Phi = h (x < 0) or 1 - h (x >= 0), branch-free (a masked copy mispredicts on random
+    # signs): h + [x >= 0] (1 - 2h); exact for x < 0, within an ulp of 1 - h otherwise
+    np.multiply(e, -2.0, out=tmp)
+    tmp += 1.0
+    tmp *= np.greater_equal(x, 0)
+    tmp += e                                   # NaN: h is NaN, so is Phi
     return tmp
 
 
