@@ -35,13 +35,16 @@ class MaxLSTM(nn.Module):
     def __init__(self, embed: int = 16, hidden: int = 64) -> None:
         super().__init__()
         self.embed = nn.Embedding(VOCAB, embed)
-        self.lstm = nn.LSTM(embed, hidden)
+        self.cell = nn.LSTMCell(embed, hidden)  # one step; the loop below is the recurrence
         self.head = nn.Linear(hidden, VOCAB)
 
     def forward(self, seq):
         """seq: int64 (L,), any L >= 1  ->  logits (1, 10)."""
         x = self.embed(seq)               # (L, embed): an unbatched sequence
-        _, (h_n, _) = self.lstm(x)        # h_n: (1, hidden), the state after the last digit
+        state = None
+        for t in range(x.shape[0]):       # a Python loop: the graph grows with the sequence
+            state = self.cell(x[t:t + 1], state)
+        h_n, _ = state                    # h_n: (1, hidden), the state after the last digit
         return self.head(h_n)
 
 
