@@ -4,13 +4,11 @@ PyTorch's parameters (weight ``(C_in, C_out / groups, *kernel)``, bias ``(C_out,
 ``forward(input, output_size=None)``.  Only ``padding_mode='zeros'``."""
 from __future__ import annotations
 
-import math
 from typing import List, Optional
 
 from ..creation import empty
 from ..tensor import Tensor
-from . import init
-from .conv import _ntuple
+from .conv import _ConvNd, _ntuple
 from .functional.conv_transpose import conv_transpose1d, conv_transpose2d
 from .module import Module
 from .parameter import Parameter
@@ -55,13 +53,8 @@ class _ConvTransposeNd(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+    # PyTorch's rule for every convolution (fan-in read from the weight as stored)
+    reset_parameters = _ConvNd.reset_parameters
 
     def _output_padding(self, input: Tensor, output_size: Optional[List[int]]) -> tuple:
         if output_size is None:
