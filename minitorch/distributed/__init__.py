@@ -252,21 +252,24 @@ def broadcast(tensor, src: int = 0, group=None, async_op: bool = False, group_sr
     return _finish(work, async_op)
 
 
+def _check_list(fn: str, what: str, tensors, ref, ref_name: str, size: int) -> None:
+    """``tensors`` must be a list of ``size`` tensors shaped and typed like ``ref``."""
+    if not isinstance(tensors, (list, tuple)) or len(tensors) != size:
+        n = len(tensors) if isinstance(tensors, (list, tuple)) else type(tensors)
+        raise ValueError(f"{fn}: {what} must be a list of world_size={size} tensors, got {n}")
+    for i, t in enumerate(tensors):
+        _tensor(t, f"{fn}: {what}[{i}]")
+        if t.shape != ref.shape or t.dtype != ref.dtype:
+            raise ValueError(f"{fn}: {what}[{i}] has shape {list(t.shape)} and dtype {t.dtype}, "
+                             f"but {ref_name} has shape {list(ref.shape)} and dtype {ref.dtype}")
+
+
 def all_gather(tensor_list: List, tensor, group=None, async_op: bool = False):
     """Fill ``tensor_list[r]`` with rank r's ``tensor``, on every rank."""
     _check_group(group)
     _tensor(tensor, "all_gather")
     pg = _default_pg()
-    if not isinstance(tensor_list, (list, tuple)) or len(tensor_list) != pg.size:
-        n = len(tensor_list) if isinstance(tensor_list, (list, tuple)) else type(tensor_list)
-        raise ValueError(f"all_gather: tensor_list must be a list of world_size={pg.size} "
-                         f"tensors, got {n}")
-    for i, o in enumerate(tensor_list):
-        _tensor(o, f"all_gather: tensor_list[{i}]")
-        if o.shape != tensor.shape or o.dtype != tensor.dtype:
-            raise ValueError(f"all_gather: tensor_list[{i}] has shape {list(o.shape)} and dtype "
-                             f"{o.dtype}, but the input tensor has shape {list(tensor.shape)} "
-                             f"and dtype {tensor.dtype}")
+    _check_list("all_gather", "tensor_list", tensor_list, tensor, "the input tensor", pg.size)
     work = pg.all_gather(list(tensor_list), tensor, _fp("ALLGATHER", tensor))
     _bump(*tensor_list)
     return _finish(work, async_op)
@@ -295,16 +298,7 @@ def reduce_scatter(output, input_list: List, op=ReduceOp.SUM, group=None,
     _check_group(group)
     _tensor(output, "reduce_scatter")
     pg = _default_pg()
-    if not isinstance(input_list, (list, tuple)) or len(input_list) != pg.size:
-        n = len(input_list) if isinstance(input_list, (list, tuple)) else type(input_list)
-        raise ValueError(f"reduce_scatter: input_list must be a list of world_size={pg.size} "
-                         f"tensors, got {n}")
-    for i, x in enumerate(input_list):
-        _tensor(x, f"reduce_scatter: input_list[{i}]")
-        if x.shape != output.shape or x.dtype != output.dtype:
-            raise ValueError(f"reduce_scatter: input_list[{i}] has shape {list(x.shape)} and "
-                             f"dtype {x.dtype}, but the output has shape {list(output.shape)} "
-                             f"and dtype {output.dtype}")
+    _check_list("reduce_scatter", "input_list", input_list, output, "the output", pg.size)
     name = _op_name(op)
     _check_op(name, output)
     work = pg.reduce_scatter(output, list(input_list), name,
