@@ -457,3 +457,18 @@ def test_generated_kernels_pass_the_asan_build():
     r = _cudasim_run([3], True)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "ok" in r.stdout and "asan True" in r.stdout
+
+
+def test_a_reshape_traced_as_a_view_still_runs_when_fusion_changes_the_layout(device):
+    # eager keeps a transposed input's layout through elementwise ops, so y.t() is contiguous
+    # and its reshape a view; the fused kernel writes y contiguous, so at replay the same
+    # reshape cannot be a view (the compiled CNN step hit this: ReLU's backward after a conv)
+    def f(x):
+        y = (x.t() * 2.0).relu()
+        return y.t().reshape(-1) * 3.0
+
+    x = minitorch.randn(4, 3, device=device)
+    g = C.fuse(jit.trace(f, x))
+    assert any(n.op == "reshape" for n in g.nodes)
+    x2 = minitorch.randn(4, 3, device=device)
+    np.testing.assert_allclose(g(x2).cpu().numpy(), f(x2).cpu().numpy(), rtol=1e-6)

@@ -89,6 +89,11 @@ def execute(g: Graph, env: Dict[int, Any], nodes=None, syms=None) -> None:
             continue
         kwargs = {k: _resolve(v, env, syms) for k, v in n.kwargs.items()} if n.kwargs else {}
         res = getattr(be, op)(*args, **kwargs)
+        if res is None and op == "reshape":
+            # traced as a view, but its input now has another layout (a fused kernel writes
+            # its result contiguous where the eager op kept its input's strides): eager's
+            # Reshape copies in that case, and so does the replay
+            res = be.reshape(be.contiguous(args[0]), args[1])
         r = n.results
         if r is not None:
             if type(r) is int:
