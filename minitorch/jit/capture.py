@@ -24,33 +24,40 @@ __all__ = ["capture", "discover", "Slot", "flatten", "unflatten"]
 def flatten(obj) -> Tuple[list, Any]:
     """Leaves (Tensors) and a structure in which every non-tensor leaf is kept as a value."""
     leaves: list = []
+    return leaves, _flat(obj, leaves)
 
-    def rec(o):
-        if isinstance(o, Tensor):
-            leaves.append(o)
-            return ("T",)
-        if isinstance(o, (list, tuple)):
-            return (type(o).__name__, tuple(rec(x) for x in o))
-        if isinstance(o, dict):
-            return ("dict", tuple((k, rec(v)) for k, v in o.items()))
-        return ("C", o)
-    return leaves, rec(obj)
+
+# The recursive helpers below are module-level functions taking what they need as arguments,
+# never closures that call themselves: a nested ``def rec`` referring to itself is a
+# reference cycle (function -> cell -> function) that keeps everything it closes over (the
+# call's environment, its input tensors) alive until the cyclic garbage collector runs --
+# for a compiled graph, every intermediate and output array of the previous call, so each
+# call got fresh memory (page faults) instead of the buffers the previous one just freed.
+def _flat(o, leaves: list):
+    if isinstance(o, Tensor):
+        leaves.append(o)
+        return ("T",)
+    if isinstance(o, (list, tuple)):
+        return (type(o).__name__, tuple(_flat(x, leaves) for x in o))
+    if isinstance(o, dict):
+        return ("dict", tuple((k, _flat(v, leaves)) for k, v in o.items()))
+    return ("C", o)
 
 
 def unflatten(spec, leaves: list):
-    it = iter(leaves)
+    return _unflat(spec, iter(leaves))
 
-    def rec(s):
-        kind = s[0]
-        if kind == "T":
-            return next(it)
-        if kind == "C":
-            return s[1]
-        if kind == "dict":
-            return {k: rec(v) for k, v in s[1]}
-        vals = [rec(x) for x in s[1]]
-        return tuple(vals) if kind == "tuple" else vals
-    return rec(spec)
+
+def _unflat(s, it):
+    kind = s[0]
+    if kind == "T":
+        return next(it)
+    if kind == "C":
+        return s[1]
+    if kind == "dict":
+        return {k: _unflat(v, it) for k, v in s[1]}
+    vals = [_unflat(x, it) for x in s[1]]
+    return tuple(vals) if kind == "tuple" else vals
 
 
 # -- state ------------------------------------------------------------------------------------
@@ -264,34 +271,38 @@ def _input_vid(g: Graph, name: str):
 
 
 def _spec_with_refs(spec, refs: list):
-    it = iter(refs)
+    return _with_refs(spec, iter(refs))
 
-    def rec(s):
-        kind = s[0]
-        if kind == "T":
-            return next(it)
-        if kind == "C":
-            return ("C", s[1])
-        if kind == "dict":
-            return ("dict", tuple((k, rec(v)) for k, v in s[1]))
-        return (kind, tuple(rec(x) for x in s[1]))
-    return rec(spec)
+
+def _with_refs(s, it):
+    kind = s[0]
+    if kind == "T":
+        return next(it)
+    if kind == "C":
+        return ("C", s[1])
+    if kind == "dict":
+        return ("dict", tuple((k, _with_refs(v, it)) for k, v in s[1]))
+    return (kind, tuple(_with_refs(x, it) for x in s[1]))
 
 
 def build_output(spec, env: dict, devices: dict):
     """The call's result from an output spec (Refs resolved in ``env``; ``devices`` maps a
     value id to its canonical device)."""
-    def rec(s):
-        if isinstance(s, Ref):
-            return _make(env[s.v], devices[s.v], False, None, 0, None)
-        kind = s[0]
-        if kind == "C":
-            return s[1]
-        if kind == "dict":
-            return {k: rec(v) for k, v in s[1]}
-        vals = [rec(x) for x in s[1]]
-        return tuple(vals) if kind == "tuple" else vals
-    return rec(spec)
+    if type(spec) is Ref:
+        return _make(env[spec.v], devices[spec.v], False, None, 0, None)
+    return _build(spec, env, devices)
+
+
+def _build(s, env: dict, devices: dict):
+    if isinstance(s, Ref):
+        return _make(env[s.v], devices[s.v], False, None, 0, None)
+    kind = s[0]
+    if kind == "C":
+        return s[1]
+    if kind == "dict":
+        return {k: _build(v, env, devices) for k, v in s[1]}
+    vals = [_build(x, env, devices) for x in s[1]]
+    return tuple(vals) if kind == "tuple" else vals
 
 
 def _optimizer_keys(found) -> tuple:
