@@ -464,35 +464,35 @@ class CpuBackend(Backend):
     @staticmethod
     def _max_pool2d_tiled(x, kh, kw, oh, ow):
         """max_pool2d when the windows tile the input (kernel == stride, no padding or
-        dilation): a reshape to (N, C, oh, kh, ow, kw) and a running max over the kw columns,
-        then over the kh rows (strict ``>``: the first maximum in row-major order wins, as in
-        PyTorch).  None when a NaN is among the maxima (the general path then picks the NaN
-        PyTorch picks)."""
+        dilation): a reshape to (N, C, oh, kh, ow, kw), the maxima as a running
+        ``np.maximum`` over the kw columns, then the kh rows, and each window's index as the
+        first offset (row-major, as in PyTorch) whose value equals the maximum, counted
+        branch-free in uint8 (``off += still_missing``) instead of masked int64 writes
+        (issue 12: 2.4 -> 0.8 ms on (32, 16, 28, 28) float32).  None when a NaN is among the
+        maxima (the general path then picks the NaN PyTorch picks)."""
         n, c, h, w = x.shape
         r = x[:, :, :oh * kh, :ow * kw].reshape(n, c, oh, kh, ow, kw)
         v = r[..., 0]
-        kx = np.zeros(v.shape, np.int64)
         for j in range(1, kw):
-            b = r[..., j]
-            m = b > v
-            v = np.maximum(v, b)
-            if kw == 2:
-                kx = m.astype(np.int64)
-            else:
-                np.copyto(kx, j, where=m)
+            v = np.maximum(v, r[..., j])
         vals = v[:, :, :, 0]
-        ky = np.zeros(vals.shape, np.int64)
-        kxs = kx[:, :, :, 0]
         for i in range(1, kh):
-            b = v[:, :, :, i]
-            m = b > vals
-            vals = np.maximum(vals, b)
-            np.copyto(ky, i, where=m)
-            kxs = np.where(m, kx[:, :, :, i], kxs)
+            vals = np.maximum(vals, v[:, :, :, i])
+        vals = np.ascontiguousarray(vals)
         if x.dtype.kind in "fV" and np.isnan(vals).any():
             return None
-        base = np.arange(oh)[:, None] * (kh * w) + np.arange(ow)[None, :] * kw
-        return np.ascontiguousarray(vals), base + ky * w + kxs
+        off = np.zeros(vals.shape, np.uint8 if kh * kw < 256 else np.int64)
+        miss = None
+        for k in range(kh * kw - 1):
+            ne = r[:, :, :, k // kw, :, k % kw] != vals
+            miss = ne if miss is None else np.logical_and(miss, ne, out=miss)
+            off += miss
+        dy, dx = np.divmod(off, kw) if kw > 1 else (off, 0)
+        idx = dy * np.int64(w)
+        idx += np.arange(oh, dtype=np.int64)[:, None] * (kh * w) \
+            + np.arange(ow, dtype=np.int64)[None, :] * kw
+        idx += dx
+        return vals, idx
 
     # fused loss: cross-entropy of class-index targets, forward and backward
     @_opmath
