@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(PY) examples/two_layer_optim.py --optimizer sgd
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 bench: $(STAMP)
 	$(PY) examples/benchmarks/op_overhead.py
