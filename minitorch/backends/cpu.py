@@ -40,7 +40,17 @@ def _int_pow(a, b):
 
 def _pow(a, b, out=None):
     try:
-        return np.power(a, b, out=out)
+        r = np.power(a, b, out=out)
+        if np.ndim(b) == 0 and b == 0.5 and r.dtype.kind in "fV":
+            # NumPy computes x ** 0.5 (scalar exponent) as sqrt(x); C's pow (PyTorch's
+            # and the kernels'; sqrt for float/double is chosen in ops.Pow) gives
+            # pow(-0., .5) = +0. and pow(-inf, .5) = +inf
+            fixed = np.where(np.asarray(a) == -np.inf, np.inf, r + 0.0).astype(r.dtype,
+                                                                                copy=False)
+            if out is None:
+                return fixed
+            np.copyto(out, fixed)
+        return r
     except ValueError:  # "Integers to negative integer powers are not allowed."
         r = _int_pow(a, b)
         if out is None:

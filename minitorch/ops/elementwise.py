@@ -226,6 +226,9 @@ class Div(_Binary):
         return ga, gb
 
 
+_ROOT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), D.bfloat16.np)
+
+
 class Pow(_Binary):
     op = "pow"
     _saves = True
@@ -234,6 +237,15 @@ class Pow(_Binary):
     def forward(cls, ctx, a, b):
         if _is_bool(a) and _is_bool(b):  # (a bool tensor with a Python bool: see pow())
             raise NotImplementedError('"pow" not implemented for \'Bool\'')
+        if (b.__class__ is float and (b == 0.5 or b == -0.5) and a.__class__ is Tensor
+                and a._data.dtype in _ROOT_DTYPES):
+            # PyTorch computes float/double/bfloat16 (not half) x ** 0.5 as sqrt(x) and
+            # x ** -0.5 as rsqrt(x):
+            # sqrt(-0.) = -0., rsqrt(-0.) = -inf, NaN at -inf (pow: +0, +inf, +inf / 0).
+            # The backward's x ** -0.5 (for ** 0.5) comes here too: its gradient at -0.
+            cls._save(ctx, a, b)
+            ctx._in = (_meta(a), None)
+            return a._device._be.unary("sqrt" if b > 0 else "rsqrt", a._data)
         return super().forward.__func__(cls, ctx, a, b)
 
     @staticmethod
@@ -662,6 +674,8 @@ def div(input, other, *, rounding_mode=None):
 def pow(input, exponent):  # noqa: A001
     if not isinstance(input, Tensor):
         return _apply_binary(Pow, input, exponent)
+    if exponent.__class__ is float and (exponent == 0.5 or exponent == -0.5):
+        return Pow.apply(input, exponent)  # (sqrt / rsqrt there, not the scalar fast path)
     if isinstance(exponent, (int, np.integer)) and not isinstance(exponent, (bool, np.bool_)):
         # an integer result with a negative Python exponent (a negative exponent *tensor*
         # is computed: 0 except for bases 1 and -1, as in PyTorch)

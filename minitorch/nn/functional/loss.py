@@ -210,8 +210,9 @@ class NllLoss(Function):
         valid = be.binary("ne", t, ignore_index)
         safe = be.where(valid, t, 0)
         idx = be.reshape(safe, safe.shape[:1] + (1,) + safe.shape[1:])
-        picked = be.reshape(be.gather(x, 1, idx), safe.shape)
         w = be.astype(valid, D._BY_NP[x.dtype])
+        # zero classes: every target is ignore_index (checked), nothing to pick
+        picked = be.reshape(be.gather(x, 1, idx), safe.shape) if x.shape[1] else w
         if weight is not None:
             w = be.binary("mul", w, be.index(weight._data, (safe,)))
         loss = be.binary("mul", be.unary("neg", picked), w)
@@ -241,6 +242,8 @@ class NllLoss(Function):
         else:  # exactly 0 also where g is inf (not 0 * inf = NaN), as PyTorch
             coef = where(ctx.valid, coef, 0.0)
         coef = coef.reshape(ctx.idx.shape)
+        if not shape[1]:  # zero classes: nothing was picked
+            return g.new_zeros(shape), None, None, None, None
         # the indices were checked in forward: skip scatter_add's range checks
         return ScatterAdd.apply(g.new_zeros(shape), 1, ctx.idx, coef), None, None, None, None
 
@@ -277,13 +280,25 @@ def _nll_checks(input: Tensor, target: Tensor, weight: Optional[Tensor], ignore_
                            f"{target.type_name()[6:-6]}")
     unbatched = input.ndim == 1
     if unbatched:
-        if target.ndim != 0:
+        if target.ndim == 1:  # PyTorch: a 1-D target of one element is the batch of one
+            if target.shape[0] != 1:
+                raise ValueError(f"For 1D input, 1D target must have size 1, but got target "
+                                 f"size: {target.shape[0]}")
+            target = target.reshape(())
+        elif target.ndim != 0:
             raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
         input, target = input.unsqueeze(0), target.unsqueeze(0)
     n, c = input.shape[0], input.shape[1]
     if tuple(target.shape[1:]) != tuple(input.shape[2:]):
         raise RuntimeError(f"Expected target size {list((n,) + tuple(input.shape[2:]))}, got "
                            f"{list(target.shape)}")
+    if input.ndim in (3,) or input.ndim > 4:
+        # PyTorch folds the spatial dims (input (n, c, 1, -1), target (n, 1, -1); an empty
+        # one (n, c, 0, 0) / (n, 0, 0)): zero classes with a non-empty target mismatch there
+        if (input.numel() == 0) != (target.numel() == 0):
+            fi = [n, c, 1, -1] if input.numel() else [n, c, 0, 0]
+            ft = [n, 1, target.numel() // n] if target.numel() else [n, 0, 0]
+            raise RuntimeError(f"size mismatch (got input: {fi} , target: {ft}")
     if weight is not None and (weight.ndim != 1 or weight.shape[0] != c):
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no "
                            f"classes but got weight tensor of shape: {list(weight.shape)}")
@@ -368,7 +383,7 @@ def _fused_cross_entropy(input: Tensor, target: Tensor, ignore_index: int,
     shape = tuple(target.shape)
     if input.ndim > 2:
         c = input.shape[1]
-        input = input.movedim(1, -1).reshape(-1, c)
+        input = input.movedim(1, -1).reshape(target.numel(), c)  # (c may be 0)
         target = target.reshape(-1)
     out = CrossEntropy.apply(input, target, ignore_index, reduction)
     if reduction == "none":

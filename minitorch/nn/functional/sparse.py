@@ -77,11 +77,23 @@ class Embedding(Function):
         v, m, e = ctx.rows, idx.numel(), g.shape[-1]
         flat = idx.reshape(m)
         g2 = g.reshape(m, e)
-        if m * v <= _ONE_HOT_MAX:
+        if m * v <= _ONE_HOT_MAX and _finite(g2):
+            # (a NaN/inf in g would reach every row through 0 * NaN: the scatter-add then,
+            # as PyTorch, where it reaches only its own row; traced, always the scatter-add)
             onehot = (flat.unsqueeze(1) == arange(v, device=g.device)).to(g.dtype)
             return MatMul.apply(onehot.t(), g2), None
         return zeros((v, e), dtype=g.dtype, device=g.device).scatter_add(
             0, flat.unsqueeze(1).expand(m, e), g2), None
+
+
+def _finite(g: Tensor) -> bool:
+    """Whether every value of g is finite (g * 0 sums to 0 exactly then, else to NaN); False
+    while a graph is traced (no data-dependent choice is baked into it)."""
+    from ... import _tracing
+    if _tracing.active is not None:
+        return False
+    with no_grad():
+        return bool(((g * 0).sum() == 0).item())
 
 
 @host_check

@@ -1,0 +1,161 @@
+"""Reliability, part D: the disagreements with PyTorch found by tests/test_fuzz_parity.py.
+
+Each case is a small program run on minitorch (on every test device) and on PyTorch (cpu):
+the same values, dtypes and gradients, or the same exception class (and the meaningful words
+of its message).  Each one failed before its fix; the fuzzer seed that found it is noted.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minitorch
+
+torch = pytest.importorskip("torch")
+
+
+def _plain(r):
+    """Tensors (also inside tuples and lists) as (values, dtype name, shape)."""
+    if hasattr(r, "detach"):
+        v = r.detach().cpu()
+        if str(v.dtype).split(".")[-1] in ("float16", "bfloat16"):
+            v = v.float()
+        return (np.asarray(v.numpy()).tolist(), str(r.dtype).split(".")[-1], tuple(r.shape))
+    if isinstance(r, (tuple, list)):
+        return type(r)(_plain(x) for x in r)
+    return r
+
+
+def _outcome(fn):
+    """('ok', value) or (builtin exception class, first line of the message)."""
+    try:
+        r = fn()
+    except Exception as e:  # noqa: BLE001 - the class is what is compared
+        base = next(c for c in type(e).__mro__ if c.__module__ == "builtins")
+        return base.__name__, str(e).split("\n")[0]
+    return "ok", _plain(r)
+
+
+def _nan_safe(v):
+    """Values with NaN spelled out, so that equal results compare equal."""
+    if isinstance(v, float) and v != v:
+        return "nan"
+    if isinstance(v, (list, tuple)):
+        return type(v)(_nan_safe(x) for x in v)
+    return v
+
+
+def _close(got, want) -> bool:
+    """Equal structure, dtypes and shapes; values equal up to float rounding (NaN == NaN)."""
+    if isinstance(want, tuple) and len(want) == 3 and isinstance(want[1], str) \
+            and isinstance(want[2], tuple):  # one tensor: (values, dtype, shape)
+        if not (isinstance(got, tuple) and len(got) == 3 and got[1:] == want[1:]):
+            return False
+        g, w = np.asarray(got[0], dtype=np.float64), np.asarray(want[0], dtype=np.float64)
+        return g.shape == w.shape and bool(np.allclose(g, w, rtol=1e-5, atol=1e-6,
+                                                       equal_nan=True))
+    if isinstance(want, (tuple, list)):
+        return (isinstance(got, (tuple, list)) and len(got) == len(want)
+                and all(_close(a, b) for a, b in zip(got, want)))
+    return _nan_safe(got) == _nan_safe(want)
+
+
+def _same(fn, dev, words=True):
+    """fn(m, dev) behaves the same on minitorch (on ``dev``) and on PyTorch (cpu)."""
+    got = _outcome(lambda: fn(minitorch, dev))
+    want = _outcome(lambda: fn(torch, "cpu"))
+    if got[0] == "ok" and want[0] == "ok":
+        assert _close(got[1], want[1]), (got, want)
+    elif words:
+        assert got == want
+    else:
+        assert got[0] == want[0], (got, want)
+
+
+def _t(m, dev, data, dt):
+    return m.tensor(data, dtype=getattr(m, dt), device=dev)
+
+
+# -- nll_loss / cross_entropy on zero-size input: PyTorch's order of checks (seed 606) ------
+
+_NLL = [((0, 3), (0,), None), ((0, 3), (0,), 0), ((3, 0), (3,), None), ((0,), (), None),
+        ((0, 0), (0,), None), ((2, 0, 3), (2, 3), None), ((2, 0, 3), (2, 3), 0),
+        ((0, 2, 3), (0, 3), None), ((2, 3, 0), (2, 0), None), ((0, 3), (2,), None),
+        ((2, 3), (0,), None), ((2, 3), (2, 1), None), ((3,), (0,), None),
+        ((0,), (0,), None), ((3,), (1,), None), ((3,), (2,), None), ((2, 0), (2,), 0),
+        ((0,), (), 0), ((2, 0, 3, 1), (2, 3, 1), None), ((2, 0, 3, 1), (2, 3, 1), 0),
+        ((2, 0, 3, 1, 1), (2, 3, 1, 1), None), ((0, 0, 2), (0, 2), None)]
+
+
+@pytest.mark.parametrize("loss", ["nll_loss", "cross_entropy"])
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+@pytest.mark.parametrize("xs,ts,ignore", _NLL, ids=[f"{a}-{b}-{c}" for a, b, c in _NLL])
+def test_nll_loss_zero_size_check_order(device, loss, reduction, xs, ts, ignore):
+    def fn(m, dev):
+        x = m.zeros(xs, device=dev, requires_grad=True)
+        kw = {} if ignore is None else {"ignore_index": ignore}
+        y = getattr(m.nn.functional, loss)(x, m.zeros(ts, dtype=m.int64, device=dev),
+                                             reduction=reduction, **kw)
+        if len(xs) == 1 and len(ts) == 1:  # PyTorch's own backward refuses this form
+            return y
+        y.backward(m.ones(y.shape, device=dev))
+        return y, x.grad
+    _same(fn, device)
+
+
+# -- take: out-of-range and empty (IndexError, as PyTorch) ---------------------------------
+
+@pytest.mark.parametrize("n,idx", [(3, [3]), (3, [-4]), (3, [-3, 2]), (0, [0]), (0, [])])
+def test_take_out_of_range(device, n, idx):
+    _same(lambda m, dev: m.take(m.arange(float(n), device=dev),
+                                m.tensor(idx, dtype=m.int64, device=dev)), device, words=False)
+
+
+# -- x ** 0.5 and x ** -0.5 at -0.0 and -inf: sqrt / rsqrt for float, double, bfloat16 ------
+
+_POW = {"sqrt": lambda x: x.sqrt(), "**0.5": lambda x: x ** 0.5, "pow(0.5)": lambda x: x.pow(0.5),
+        "rsqrt": lambda x: x.rsqrt(), "**-0.5": lambda x: x ** -0.5, "**1.5": lambda x: x ** 1.5,
+        "**2.5": lambda x: x ** 2.5, "**-1.5": lambda x: x ** -1.5,
+        "pow(t0.5)": lambda x: x.pow(x.new_full((), 0.5)),
+        "pow(t-0.5)": lambda x: x.pow(x.new_full((), -0.5))}
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64", "float16", "bfloat16"])
+@pytest.mark.parametrize("op", list(_POW))
+def test_pow_half_at_negative_zero(device, dt, op):
+    """Values and gradients, signed zeros and infinities included (fuzz seed 3179: the
+    gradient of x ** 0.5 at -0.0 is -inf * g in PyTorch, as that of sqrt)."""
+    res = {}
+    for m, dev in ((minitorch, device), (torch, "cpu")):
+        x = m.tensor([-0.0, 0.0, -1.0, float("-inf"), float("inf"), 4.0],
+                     dtype=getattr(m, dt), device=dev, requires_grad=True)
+        y = _POW[op](x)
+        y.backward(m.tensor([1.0, 1.0, 1.0, 1.0, 1.0, -2.0], dtype=y.dtype, device=dev))
+        res[m] = [np.asarray(v.detach().cpu().double().numpy()) for v in (y, x.grad)]
+    for got, want in zip(res[minitorch], res[torch]):
+        np.testing.assert_allclose(got, want, rtol=1e-2)
+        num = ~np.isnan(want)  # (the sign of a NaN means nothing)
+        assert (np.signbit(got) == np.signbit(want))[num].all(), (op, dt, got, want)
+    with minitorch.no_grad():  # the no-autograd fast path too
+        x = minitorch.tensor([-0.0, float("-inf")], dtype=getattr(minitorch, dt), device=device)
+        got = np.asarray(_POW[op](x).double().cpu().numpy())
+    want = np.asarray(_POW[op](torch.tensor([-0.0, float("-inf")],
+                                            dtype=getattr(torch, dt))).double().numpy())
+    np.testing.assert_array_equal(got, want)
+    assert (np.signbit(got) == np.signbit(want))[~np.isnan(want)].all()
+
+
+# -- embedding backward with a NaN/inf upstream gradient (fuzz seed 1224) -------------------
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_embedding_grad_nonfinite_stays_in_its_row(device, bad):
+    """The one-hot matmul backward spread 0 * NaN over every row of the weight; PyTorch's
+    scatter-add keeps it in the rows the index used."""
+    def fn(m, dev):
+        w = m.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]], device=dev,
+                     requires_grad=True)
+        y = m.nn.functional.embedding(m.tensor([[1, 2], [1, 0]], device=dev), w)
+        g = m.tensor([[[bad, 1.0], [2.0, 3.0]], [[4.0, -bad], [5.0, 6.0]]], device=dev)
+        y.backward(g)
+        return y, w.grad
+    _same(fn, device)
