@@ -34,3 +34,33 @@ def test_tiled_max_pool2d_indices_values_grads_match_torch(device, shape, k, dty
         torch.nn.functional.max_pool2d(tx, k).backward(torch.tensor(g))
         minitorch.nn.functional.max_pool2d(mx, k).backward(minitorch.tensor(g, device=device))
         np.testing.assert_array_equal(mx.grad.cpu().numpy(), tx.grad.numpy())
+
+
+# -- fused SDPA on cpu: in-place softmax, masked copy for causal, blocks of query rows --
+@pytest.mark.parametrize("block", [256, 7])
+@pytest.mark.parametrize("kind", ["causal", "mask_rows_masked"])
+def test_sdpa_blocked_causal_and_masked_rows_match_torch(device, monkeypatch, block, kind):
+    from minitorch.backends.cpu import CpuBackend
+    monkeypatch.setattr(CpuBackend, "_ATT_BQ", block)   # several query blocks on cpu
+    rng = np.random.default_rng(7)
+    q, k, v = (rng.standard_normal((2, 3, 20, 8)) for _ in range(3))
+    mask = None
+    if kind != "causal":
+        mask = rng.random((20, 20)) > 0.4
+        mask[[2, 11]] = False                                # rows with every key masked
+    causal = kind == "causal"
+    tt = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
+    mm = [minitorch.tensor(a, device=device, requires_grad=True) for a in (q, k, v)]
+    ref = torch.nn.functional.scaled_dot_product_attention(
+        *tt, attn_mask=None if mask is None else torch.tensor(mask), is_causal=causal)
+    out = minitorch.nn.functional.scaled_dot_product_attention(
+        *mm, attn_mask=None if mask is None else minitorch.tensor(mask, device=device),
+        is_causal=causal)
+    np.testing.assert_allclose(out.detach().cpu().numpy(), ref.detach().numpy(), rtol=1e-10,
+                               atol=1e-12)
+    g = rng.standard_normal(ref.shape)
+    ref.backward(torch.tensor(g))
+    out.backward(minitorch.tensor(g, device=device))
+    for a, b in zip(mm, tt):
+        np.testing.assert_allclose(a.grad.cpu().numpy(), b.grad.numpy(), rtol=1e-9,
+                                   atol=1e-11)

@@ -1,6 +1,7 @@
 """The cpu backend: every primitive of the contract (base.Backend) as a NumPy call."""
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -104,6 +105,15 @@ def _opmath(fn):
             return x.astype(low) if x.__class__ is _nd and x.dtype == np.float32 else x
         return tuple(back(x) for x in r) if isinstance(r, tuple) else back(r)
     return wrapped
+
+
+@functools.lru_cache(maxsize=64)
+def _causal_above(i0: int, i1: int, s: int):
+    """(i1 - i0, s) bool: key j > query i, the positions causal attention masks (cached:
+    the same few shapes recur every step)."""
+    m = np.arange(s)[None, :] > np.arange(i0, i1)[:, None]
+    m.flags.writeable = False
+    return m
 
 
 def _arr(r):
@@ -611,9 +621,8 @@ class CpuBackend(Backend):
         s *= q.dtype.type(scale)
         if mask is not None:
             s += mask[:, i0:i1]
-        if causal:
-            j = np.arange(k.shape[1])
-            s[:, j[None, :] > np.arange(i0, i1)[:, None]] = -np.inf
+        if causal:  # a masked copy over a fixed pattern (a boolean-index write gathers)
+            np.copyto(s, -np.inf, where=_causal_above(i0, i1, k.shape[1]))
         return s
 
     @_opmath
@@ -627,32 +636,46 @@ class CpuBackend(Backend):
                 s = self._attn_scores(q, k, mask, causal, scale, i0, i1)
                 m = np.max(s, axis=2, keepdims=True) if s.shape[2] else \
                     np.full(s.shape[:2] + (1,), -np.inf, q.dtype)
-                m = np.where(m == -np.inf, 0, m).astype(q.dtype)  # all -inf: p = 0, out 0
-                p = np.exp(s - m)
+                m[m == -np.inf] = 0                  # all -inf: p = 0, out 0
+                s -= m
+                p = np.exp(s, out=s)                 # in place: one (B, BQ, S) buffer
                 den = np.sum(p, axis=2, keepdims=True)
-                out[:, i0:i1] = np.matmul(p, v) / np.where(den == 0, 1, den)
-                lse[:, i0:i1] = (m + np.log(den))[:, :, 0]
+                o = np.matmul(p, v, out=out[:, i0:i1]) if i1 - i0 == lq else np.matmul(p, v)
+                o /= np.where(den == 0, 1, den)
+                if o is not out:
+                    out[:, i0:i1] = o
+                np.log(den, out=den)
+                den += m
+                lse[:, i0:i1] = den[:, :, 0]
         return out, lse
 
     @_opmath
     def attention_backward(self, q, k, v, out, lse, grad, mask, causal, scale):
         b, lq, _ = q.shape
         dq = np.empty(q.shape, q.dtype)
-        dk = np.zeros(k.shape, q.dtype)
-        dv = np.zeros(v.shape, q.dtype)
+        dk = dv = None
         sc = q.dtype.type(scale)
         with np.errstate(all="ignore"):
             dsum = np.sum(grad * out, axis=2)
+            # a fully masked row has lse = -inf and p = 0: exp(-inf - (+inf)) gives that 0
+            lse = np.where(lse == -np.inf, np.inf, lse).astype(q.dtype, copy=False)
             for i0 in range(0, lq, self._ATT_BQ):
                 i1 = min(lq, i0 + self._ATT_BQ)
                 s = self._attn_scores(q, k, mask, causal, scale, i0, i1)
-                p = np.where(s == -np.inf, 0, np.exp(s - lse[:, i0:i1, None])).astype(q.dtype)
+                s -= lse[:, i0:i1, None]
+                p = np.exp(s, out=s)
                 g = grad[:, i0:i1]
-                dv += np.matmul(np.swapaxes(p, 1, 2), g)
-                ds = p * (np.matmul(g, np.swapaxes(v, 1, 2)) - dsum[:, i0:i1, None])
+                t = np.matmul(np.swapaxes(p, 1, 2), g)
+                dv = t if dv is None else np.add(dv, t, out=dv)
+                ds = np.matmul(g, np.swapaxes(v, 1, 2))
+                ds -= dsum[:, i0:i1, None]
+                ds *= p
                 ds *= sc
-                dq[:, i0:i1] = np.matmul(ds, k)
-                dk += np.matmul(np.swapaxes(ds, 1, 2), q[:, i0:i1])
+                np.matmul(ds, k, out=dq[:, i0:i1])
+                t = np.matmul(np.swapaxes(ds, 1, 2), q[:, i0:i1])
+                dk = t if dk is None else np.add(dk, t, out=dk)
+        if dk is None:  # no query rows
+            dk, dv = np.zeros(k.shape, q.dtype), np.zeros(v.shape, q.dtype)
         return dq, dk, dv
 
     # fused recurrent cells (nn/rnn.py): in-place ufuncs over whole (N, 4H) buffers (few,
