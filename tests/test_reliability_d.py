@@ -159,3 +159,113 @@ def test_embedding_grad_nonfinite_stays_in_its_row(device, bad):
         y.backward(g)
         return y, w.grad
     _same(fn, device)
+
+
+# -- sort / argsort argument forms: ``stable`` makes dim and descending keyword-only --------
+
+_SORT_FORMS = {
+    "x,0,True,stable": lambda f, x: f(x, 0, True, stable=True),
+    "x,stable,dim": lambda f, x: f(x, stable=True, dim=0),
+    "x,stable": lambda f, x: f(x, stable=True),
+    "x,stable=None": lambda f, x: f(x, stable=None),
+    "x,True": lambda f, x: f(x, True),
+    "x,0,True": lambda f, x: f(x, 0, True),
+    "x,0,True,True": lambda f, x: f(x, 0, True, True),
+    "x,stable,dim,desc": lambda f, x: f(x, stable=True, dim=0, descending=True),
+    "x,False,0": lambda f, x: f(x, False, 0),
+    "x,False,dim": lambda f, x: f(x, False, dim=0),
+    "x,0,1": lambda f, x: f(x, 0, 1),
+    "x,0.5": lambda f, x: f(x, 0.5),
+    "x,0,dim": lambda f, x: f(x, 0, dim=0),
+    "x,bogus": lambda f, x: f(x, bogus=1),
+}
+
+
+@pytest.mark.parametrize("name", ["sort", "argsort"])
+@pytest.mark.parametrize("method", [False, True])
+@pytest.mark.parametrize("form", list(_SORT_FORMS))
+def test_sort_argument_forms(device, name, method, form):
+    def fn(m, dev):
+        x = m.tensor([3.0, 1.0, 2.0, 1.0], device=dev)
+        f = (lambda t, *a, **k: getattr(t, name)(*a, **k)) if method else getattr(m, name)
+        r = _SORT_FORMS[form](f, x)
+        return tuple(r) if name == "sort" else r
+    _same(fn, device, words=False)
+
+
+# -- index_select range errors: PyTorch's classes by dim and emptiness (seeds 1662, 1774) ----
+
+_SEL = [((2, 3), 1, 3), ((2, 3), 1, -1), ((2, 3), 0, -1), ((3,), 0, -1), ((3,), 0, 3),
+        ((), 0, 1), ((), 0, -1), ((), 0, 0), ((3, 0), 1, 0), ((0,), 0, 0), ((0, 2), 1, 2),
+        ((2, 0, 3), 0, 5), ((2, 0), 0, 5), ((2, 0), 0, -1), ((2, 3, 2), 1, 3),
+        ((2, 3, 2), 2, 2), ((2, 3), -1, 3), ((2, 3), 1, 2), ((2, 3, 2), 0, 2)]
+
+
+@pytest.mark.parametrize("shape,dim,i", _SEL, ids=[f"{s}-{d}-{i}" for s, d, i in _SEL])
+def test_index_select_range_errors(device, shape, dim, i):
+    _same(lambda m, dev: m.index_select(m.zeros(shape, device=dev), dim,
+                                        m.tensor([i], device=dev)), device)
+
+
+# -- sub with a Python bool and alpha (seed 3134): sub's bool error, as without alpha ---------
+
+@pytest.mark.parametrize("form", ["t-True", "t-False", "True-t", "bool-True", "t-tbool"])
+@pytest.mark.parametrize("alpha", [1, 2])
+def test_sub_bool_scalar_with_alpha(device, form, alpha):
+    def fn(m, dev):
+        t = m.tensor([1.0, 2.0], device=dev)
+        b = m.tensor([True, False], device=dev)
+        a, o = {"t-True": (t, True), "t-False": (t, False), "True-t": (True, t),
+                "bool-True": (b, True), "t-tbool": (t, b)}[form]
+        return m.sub(a, o, alpha=alpha) if isinstance(a, m.Tensor) else m.sub(a, o)
+    _same(fn, device, words=False)
+
+
+# -- matmul / bmm with operands of two dtypes when the product is empty or sums zero terms ---
+
+_MM_SHAPES = [((0, 2, 3), (0, 3, 2)), ((2, 2, 0), (2, 0, 2)), ((2, 0, 3), (2, 3, 2)),
+              ((2, 2, 3), (2, 3, 0)), ((2, 2, 3), (2, 3, 2)), ((2, 0), (3, 0, 2)),
+              ((0, 3), (2, 3, 2)), ((2, 3), (0, 3, 2)), ((3,), (0, 3, 2)), ((0,), (2, 0, 2)),
+              ((2, 2, 0), (0,)), ((0, 2, 3), (3,)), ((2, 0, 3), (3,)), ((2, 2, 0), (0, 2)),
+              ((0, 2, 3), (3, 2)), ((2, 0, 3), (3, 2)), ((2, 2, 3), (3, 0)),
+              ((2, 1, 2, 0), (3, 0, 2)), ((1, 2, 0), (3, 0, 2)), ((0, 2, 2, 3), (2, 3, 2)),
+              ((2, 3), (3, 2)), ((2, 0), (0, 2))]
+_MM_DTYPES = [("bool", "float32"), ("float32", "bool"), ("int64", "float32"),
+              ("float32", "int64"), ("float64", "float32")]
+
+
+@pytest.mark.parametrize("fn", ["matmul", "bmm"])
+def test_matmul_two_dtypes_empty(device, fn):
+    """PyTorch's bmm makes an empty product, or one over k = 0, in the second operand's dtype
+    without a dtype check; mm / mv (also where matmul folds into them: should_fold, which
+    looks at requires_grad and strides) check first.  Values, dtypes, gradients, classes."""
+    bad = []
+    for sa, sb in _MM_SHAPES:
+        if fn == "bmm" and (len(sa) != 3 or len(sb) != 3):
+            continue
+        for da, db in _MM_DTYPES:
+            for rga, rgb, ta in ((False, False, False), (True, False, False),
+                                 (False, True, False), (False, False, True)):
+                if (rga and "float" not in da) or (rgb and "float" not in db) \
+                        or (ta and len(sa) < 2):
+                    continue
+
+                def case(m, dev):
+                    a = m.zeros(sa[::-1] if ta else sa, dtype=getattr(m, da), device=dev)
+                    if ta:
+                        a = a.permute(*range(len(sa) - 1, -1, -1))
+                    b = m.ones(sb, dtype=getattr(m, db), device=dev)
+                    a.requires_grad_(rga)
+                    b.requires_grad_(rgb)
+                    y = getattr(m, fn)(a, b)
+                    if not y.requires_grad:
+                        return y
+                    y.sum().backward()
+                    return y, a.grad, b.grad
+                got = _outcome(lambda: case(minitorch, device))
+                want = _outcome(lambda: case(torch, "cpu"))
+                same = (got[0] == want[0] == "ok" and _close(got[1], want[1])) or \
+                    (got[0] == want[0] != "ok")
+                if not same:
+                    bad.append((sa, sb, da, db, rga, rgb, ta, got, want))
+    assert not bad, bad[:5]

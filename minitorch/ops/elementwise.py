@@ -630,7 +630,7 @@ def add(input, other, *, alpha=1):
 
 
 def sub(input, other, *, alpha=1):
-    if alpha != 1 and D.result_type(input, other) is not D.bool:  # (bool: sub's own error)
+    if alpha != 1 and not (_is_bool(input) or _is_bool(other)):  # (a bool: sub's own error)
         other = _alpha(input, other, alpha)
     return binary_sub(input, other)
 

@@ -512,8 +512,27 @@ def index_select(self: Tensor, dim: int, index: Tensor) -> Tensor:
         if index._data.size != 1:
             raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got "
                                f"{index._data.size} value(s)")
+        _check_select(self._device._be, index._data, 1, 0, 0, 1)
         return gather(self, 0, index.reshape(()))
+    if index._data.size:
+        _check_select(self._device._be, index._data, self._data.shape[d], d,
+                      self._data.ndim, self._data.size)
     return getitem(self, (slice(None),) * d + (index.reshape(-1),))
+
+
+@host_check
+def _check_select(be, idx, n: int, d: int, ndim: int, numel: int) -> None:
+    """PyTorch's index_select range errors (its cpu kernel's: IndexError, but RuntimeError
+    along dim 1 and from an empty input of 2+ dims)."""
+    a = np.asarray(be.to_numpy(idx)).reshape(-1)
+    if ndim > 1 and not numel and not n:
+        raise RuntimeError("index_select(): self indexing axis dim should be positive")
+    bad = (a < 0) | (a >= n)
+    if bad.any():
+        if ndim > 1 and (d == 1 or not numel):
+            raise RuntimeError(f"INDICES element is out of DATA bounds, id={int(a[bad][0])} "
+                               f"axis_dim={n}")
+        raise IndexError("index out of range in self")
 
 
 def masked_fill(self: Tensor, mask: Tensor, value) -> Tensor:

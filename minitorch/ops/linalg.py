@@ -68,9 +68,65 @@ def _rows(sa):
     return n
 
 
+def _reaches_bmm(a: Tensor, b: Tensor) -> bool:
+    """Whether PyTorch's matmul computes a @ b with bmm (not folded into mm / mv): its
+    ``should_fold`` rule (which also looks at requires_grad and strides)."""
+    na, nb = a._data.ndim, b._data.ndim
+    if max(na, nb) < 3 or min(na, nb) < 1:
+        return False
+    if min(na, nb) >= 3:
+        return True
+    big, small = (a, b) if na >= nb else (b, a)
+    if small._requires_grad:
+        return False
+    if na == 2:
+        return True
+    if not big._data.size:
+        return False
+    shape, st = list(big.shape), list(big.stride())
+    if big is b:  # folded as b.mT
+        shape[-2:], st[-2:] = shape[:-3:-1], st[:-3:-1]
+    return any(st[i] != st[i + 1] * shape[i + 1] for i in range(len(shape) - 2))
+
+
+def _grad_on() -> bool:
+    from ..autograd.grad_mode import is_grad_enabled
+    return is_grad_enabled()
+
+
+def _bmm_dtypes(a: Tensor, b: Tensor, name="bmm"):
+    """PyTorch's bmm with operands of two dtypes: an empty result, or one summed over zero
+    terms, is made (zeros) in b's dtype without a dtype check; otherwise its errors."""
+    sa, sb = a._data.shape, b._data.shape
+    k = sa[-1]
+    n = sa[-2] if len(sa) > 1 else 1
+    m = sb[-1] if len(sb) > 1 else 1
+    batch = 1
+    for d in (sa[:-2] if len(sa) > len(sb) else sb[:-2]):
+        batch *= d
+    if not (batch and n and m and k):
+        if (a._requires_grad or b._requires_grad) and _grad_on():
+            if not b.dtype.is_floating_point:
+                raise RuntimeError(f"Autograd not support dtype: {b.dtype.pt_name}")
+            if a._requires_grad and len(sa) == 3 and tuple(sa[:-2]) != tuple(
+                    broadcast_shapes(sa[:-2], sb[:-2])):  # (PyTorch: the mm path then)
+                raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                                   f"{b.dtype.c_name} != {a.dtype.c_name}")
+        return a.to(b.dtype), b
+    if a._data.dtype.kind == "b":
+        raise NotImplementedError(f'"{name}" not implemented for \'Bool\'')
+    raise RuntimeError(f"expected scalar type {a.dtype.pt_name} but found {b.dtype.pt_name}")
+
+
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     if _ac.active:  # autocast (minitorch/amp): runs in its 16-bit dtype
         a, b = _ac.cast_lower(a, b)
+    if (a.__class__ is Tensor and b.__class__ is Tensor and a._data.dtype != b._data.dtype
+            and a._device is b._device and _reaches_bmm(a, b)):
+        sa, sb = a._data.shape, b._data.shape
+        if sa[-1] == (sb[0] if len(sb) == 1 else sb[-2]):
+            broadcast_shapes(sa[:-2], sb[:-2])
+            a, b = _bmm_dtypes(a, b)
     _check_pair(a, b)
     sa, sb = a._data.shape, b._data.shape
     if sa[-1] != (sb[0] if len(sb) == 1 else sb[-2]):
@@ -115,6 +171,10 @@ def mm(a: Tensor, b: Tensor) -> Tensor:
 def bmm(a: Tensor, b: Tensor) -> Tensor:
     if _ac.active:  # autocast (minitorch/amp): runs in its 16-bit dtype
         a, b = _ac.cast_lower(a, b)
+    if (a.__class__ is Tensor and b.__class__ is Tensor and a._data.dtype != b._data.dtype
+            and a._device is b._device and a._data.ndim == 3 == b._data.ndim
+            and a._data.shape[::2] == b._data.shape[:2]):
+        a, b = _bmm_dtypes(a, b)
     _check_pair(a, b, "bmm")
     if a._data.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")

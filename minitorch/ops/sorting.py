@@ -10,6 +10,8 @@ fine for the small rows real code sorts (top-k over logits of a few thousand), n
 from __future__ import annotations
 
 
+import numpy as np
+
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor, _wrap_dim
 
@@ -53,13 +55,48 @@ def _sort(input: Tensor, dim: int, descending: bool):
     return input.gather(d, perm), perm
 
 
-def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False):
-    """Sorted values and their indices along ``dim`` (always stable here)."""
-    return sort_result(*_sort(input, dim, descending))
+def _sort_args(name, args, kw):
+    """PyTorch's two signatures: ``(input, dim=-1, descending=False)`` and, with ``stable``,
+    ``(input, *, stable, dim=-1, descending=False)`` (then dim and descending are keywords);
+    dim an int (not a bool), descending a bool.  Returns (dim, descending)."""
+    vals = dict(zip(("dim", "descending"), args))
+    ok = (len(args) <= 2 and set(kw) <= {"dim", "descending", "stable"}
+          and not (set(vals) & set(kw)) and not ("stable" in kw and args))
+    vals.update(kw)
+    dim, desc = vals.get("dim", -1), vals.get("descending", False)
+    stable = vals.get("stable")
+    ok = (ok and isinstance(dim, (int, np.integer)) and not isinstance(dim, (bool, np.bool_))
+          and isinstance(desc, (bool, np.bool_))
+          and (stable is None and name == "sort" or isinstance(stable, (bool, np.bool_))
+               or "stable" not in vals))  # (sort's stable is ``bool?``, argsort's ``bool``)
+    if not ok:
+        got = ", ".join(["Tensor"] + [type(a).__name__ for a in args]
+                        + [f"{k}={type(v).__name__}" for k, v in kw.items()])
+        raise TypeError(f"{name}() received an invalid combination of arguments - got ({got}), "
+                        f"but expected one of:\n * (Tensor input, *, bool stable, int dim = -1, "
+                        f"bool descending = False)\n * (Tensor input, int dim = -1, "
+                        f"bool descending = False)")
+    return int(dim), bool(desc)
 
 
-def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False):
-    return _sort(input, dim, descending)[1]
+_UNSET = object()
+
+
+def _given(**kw):
+    return {k: v for k, v in kw.items() if v is not _UNSET}
+
+
+def sort(input: Tensor, *args, dim=_UNSET, descending=_UNSET, stable=_UNSET, **kwargs):
+    """``sort(input, dim=-1, descending=False)`` or ``sort(input, *, stable, dim=-1,
+    descending=False)``: sorted values and their indices along ``dim`` (always stable)."""
+    kw = _given(dim=dim, descending=descending, stable=stable, **kwargs)
+    return sort_result(*_sort(input, *_sort_args("sort", args, kw)))
+
+
+def argsort(input: Tensor, *args, dim=_UNSET, descending=_UNSET, stable=_UNSET, **kwargs):
+    """Indices that sort ``input`` along ``dim`` (the forms of ``sort``)."""
+    kw = _given(dim=dim, descending=descending, stable=stable, **kwargs)
+    return _sort(input, *_sort_args("argsort", args, kw))[1]
 
 
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
