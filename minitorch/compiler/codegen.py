@@ -17,10 +17,15 @@ only the loads and stores between ops are gone.  Two exceptions, both on purpose
   scalar call as well); the result differs from ``pow`` by at most an ULP or two.
 
 A kernel is specialized to its group (ops, dtypes, shapes) and to a *layout signature*: one
-letter per load of an input: ``c`` (C-contiguous with the domain's shape: the flat index),
-``s`` (any strides, broadcast included: strides come in ``meta``) or ``1`` (one element:
-``in[0]``).  Outputs are always fresh C-contiguous arrays (a matmul epilogue writes over the
-matmul's own result).
+token per load of an input (``sig_tokens``): ``c`` (C-contiguous with the domain's shape: the
+flat index), ``1`` (one element: ``in[0]``) or strided -- on CUDA ``s`` (any strides,
+broadcast included: strides come in ``meta``), on cpu ``s[42,336,7,1]``: the strides
+themselves, constants of the kernel.  With constant strides the cpu renderer coalesces the
+dims every operand steps through as one (``coalesce``) and writes a loop over rows around a
+contiguous inner loop (row coordinates and offsets once per row, operands broadcast along
+the row loaded once per row), which GCC vectorizes; per-element index arithmetic (a
+division per dim) would keep it scalar.  Outputs are always fresh C-contiguous arrays (a
+matmul epilogue writes over the matmul's own result).
 
 Kinds (fusion.py):
 
@@ -37,6 +42,7 @@ Kinds (fusion.py):
 from __future__ import annotations
 
 import math
+import re
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
@@ -45,7 +51,8 @@ from ..backends.kernel import layout as L
 from ..jit.graph import Graph, Node, Ref
 from .fusion import Group, n_name, reduce_axes
 
-__all__ = ["kernel_name", "render", "HOST_PRELUDE", "loads_of", "c_strides"]
+__all__ = ["kernel_name", "render", "HOST_PRELUDE", "loads_of", "c_strides", "coalesce",
+           "sig_tokens", "token_strides"]
 
 HOST_PRELUDE = r"""// host prelude: the CUDA keywords and intrinsics that kernels/common.cuh uses, so that
 // its scalar functions (and elementwise.cu's unary_apply / binary_apply) compile as C++
@@ -105,6 +112,55 @@ def c_strides(shape) -> List[int]:
         out.append(s)
         s *= int(d)
     return out[::-1]
+
+
+_TOKEN = re.compile(r"s\[[-0-9,]*\]|[cs1]")
+
+
+def sig_tokens(signature: str) -> List[str]:
+    """A layout signature's tokens, one per load: ``c`` (C-contiguous, the domain's shape),
+    ``1`` (one element), ``s`` (strided: strides in ``meta``, CUDA) or ``s[784,25088,28,1]``
+    (cpu: these element strides over the domain, 0 where broadcast -- constants of the
+    kernel)."""
+    toks = _TOKEN.findall(signature)
+    assert "".join(toks) == signature, signature
+    return toks
+
+
+def token_strides(tok: str, dom) -> List[int]:
+    """The element strides (over ``dom``) that a cpu layout token stands for: ``c`` the
+    C-contiguous ones, ``1`` zeros, ``s<a>,<b>,...`` the strides it spells (0: broadcast)."""
+    if tok == "c":
+        return c_strides(dom)
+    if tok == "1":
+        return [0] * len(dom)
+    return [int(x) for x in tok[2:-1].split(",") if x]
+
+
+def coalesce(sizes, strides: List[List[int]]) -> List[Tuple[int, List[int]]]:
+    """Loop dims after dropping size-1 dims and merging each dim into the next inner one
+    where every operand steps through both as through one (``stride[d] == stride[e] *
+    size[e]``, broadcast dims included: 0 == 0 * n).  Returns (size, strides per operand)
+    from the outermost dim in; ``[]`` for a single element."""
+    dims = [(int(n), [st[d] for st in strides]) for d, n in enumerate(sizes) if int(n) != 1]
+    out: List[Tuple[int, List[int]]] = []
+    for n, st in dims:
+        if out:
+            pn, pst = out[-1]
+            if all(a == b * n for a, b in zip(pst, st)):
+                out[-1] = (pn * n, st)
+                continue
+        out.append((n, st))
+    return out
+
+
+def _off(coord: str, stride: int) -> str:
+    return "" if stride == 0 else (coord if stride == 1 else f"{coord} * {stride}LL")
+
+
+def _sum(terms) -> str:
+    terms = [t for t in terms if t]
+    return " + ".join(terms) or "0"
 
 
 def loads_of(g: Graph, grp: Group, inputs: Sequence[int]) -> List[Tuple[int, str]]:
@@ -189,14 +245,16 @@ def _header(g: Graph, grp: Group, name: str, signature: str, lang: str) -> List[
     lines.append(f"// {name}: {what}, from {', '.join(srcs) or 'unknown lines'}")
     for n in grp.nodes:
         lines.append(f"//   {g.format_node(n).split('  #')[0].strip()}")
+    sig = signature or "-"
+    legend = ("c: contiguous, s: strided via meta, 1: one element" if lang != "cpp" else
+              "c: contiguous, s[strides]: these element strides, 0 where broadcast, "
+              "1: one element")
     if grp.kind == "reduce":
         lines.append(f"// input shape {list(grp.shape)}, reduced over axes "
                      f"{list(reduce_axes(g, grp.red))} -> {list(grp.out_shape)}; "
-                     f"load layouts {signature or '-'} (c: contiguous, s: strided via meta, "
-                     f"1: one element)")
+                     f"load layouts {sig} ({legend})")
     else:
-        lines.append(f"// output shape {list(grp.shape)}; input layouts {signature or '-'} "
-                     f"(c: contiguous, s: strided via meta, 1: one element)")
+        lines.append(f"// output shape {list(grp.shape)}; input layouts {sig} ({legend})")
     if lang == "cpp":
         lines.append(HOST_PRELUDE)
     lines.append('#include "elementwise.cu"')
@@ -217,8 +275,8 @@ def _params(g, inputs, outputs, ct, restrict=True, n="n") -> str:
 
 def render(g: Graph, grp: Group, inputs: Sequence[int], outputs: Sequence[int],
            signature: str, lang: str, name: str) -> str:
-    """The kernel's source.  ``lang``: "cpp" or "cuda"; ``signature``: one layout letter
-    per entry of ``loads_of(g, grp, inputs)``."""
+    """The kernel's source.  ``lang``: "cpp" or "cuda"; ``signature``: one layout token
+    (``sig_tokens``) per entry of ``loads_of(g, grp, inputs)``."""
     if grp.kind == "reduce":
         return _render_reduce(g, grp, inputs, outputs, signature, lang, name)
     return _render_elementwise(g, grp, inputs, outputs, signature, lang, name)
@@ -232,20 +290,23 @@ def _types(g, grp, inputs):
 
 
 def _render_elementwise(g, grp, inputs, outputs, signature, lang, name):
+    if lang == "cpp":
+        return _render_elementwise_cpp(g, grp, inputs, outputs, signature, name)
     shape = tuple(grp.shape)
     nd = len(shape)
     ct = _types(g, grp, inputs)
     lines = _header(g, grp, name, signature, lang)
     loads = loads_of(g, grp, inputs)
     body: List[str] = []
-    strided = [j for j, s in enumerate(signature) if s == "s"]
+    toks = sig_tokens(signature)
+    strided = [j for j, s in enumerate(toks) if s == "s"]
     if strided:
         # the output coordinates of element i (the shape is baked in, the strides are not)
         body.append("long long rem = i;")
         for d in range(nd - 1, -1, -1):
             body.append(f"const long long c{d} = rem % {shape[d]}LL; rem /= {shape[d]}LL;")
     for j, (k, _) in enumerate(loads):
-        kind = signature[j]
+        kind = toks[j]
         vid = inputs[k]
         if kind == "c":
             idx = "i"
@@ -280,6 +341,73 @@ def _render_elementwise(g, grp, inputs, outputs, signature, lang, name):
     return "\n".join(lines) + "\n"
 
 
+def _render_elementwise_cpp(g, grp, inputs, outputs, signature, name):
+    """The cpu loop nest.  Every load's strides are constants of the layout signature; the
+    domain's dims are coalesced (``coalesce``) so that a contiguous or broadcast operand
+    costs no index arithmetic: one flat loop where everything is contiguous, else a loop over
+    rows (all dims but the innermost coalesced one, coordinates computed once per row, each
+    operand's row base hoisted, operands broadcast along the row loaded once per row) around
+    a contiguous ``omp simd`` inner loop -- the loop GCC vectorizes."""
+    shape = tuple(grp.shape)
+    ct = _types(g, grp, inputs)
+    lines = _header(g, grp, name, signature, "cpp")
+    loads = loads_of(g, grp, inputs)
+    toks = sig_tokens(signature)
+    st = [token_strides(toks[j], shape) for j in range(len(loads))]
+    dims = coalesce(shape, [c_strides(shape)] + st)
+    nodes = grp.nodes[1:] if grp.mm is not None else grp.nodes
+    stores = [f"out{j}[{{o}}] = v{vid};" for j, vid in enumerate(outputs)
+              if not (grp.mm is not None and vid == grp.mm.outs[0])]
+    sig = _params(g, inputs, outputs, ct, restrict=grp.mm is None)
+    lines.append(f'extern "C" void {name}({sig}) {{')
+    if len(dims) <= 1:
+        inner_st = dims[0][1][1:] if dims else [0] * len(loads)
+        body = [f"const {ct[inputs[k]]} v{inputs[k]} = in{k}[{_sum([_off('i', inner_st[j])])}];"
+                for j, (k, _) in enumerate(loads)]
+        body += _node_lines(nodes, ct, "cpp") + [x.format(o="i") for x in stores]
+        lines.append(f"    #pragma omp parallel for simd if (n > {_PAR_MIN}) schedule(static)")
+        lines.append("    for (long long i = 0; i < n; ++i) {")
+        lines += ["        " + b for b in body]
+        lines.append("    }")
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+    outer, (inner_n, inner_st) = dims[:-1], dims[-1]
+    rows = int(np.prod([d[0] for d in outer]))
+    lines.append(f"    // {rows} rows of {inner_n}: coordinates and row bases once per row, "
+                 f"the inner loop contiguous (vectorized)")
+    lines.append(f"    #pragma omp parallel for if (n > {_PAR_MIN}) schedule(static)")
+    lines.append(f"    for (long long o = 0; o < {rows}LL; ++o) {{")
+    row: List[str] = []
+    if len(outer) == 1:
+        row.append("const long long r0 = o;")
+    else:
+        row.append("long long rem = o;")
+        for d in range(len(outer) - 1, 0, -1):
+            row.append(f"const long long r{d} = rem % {outer[d][0]}LL; rem /= {outer[d][0]}LL;")
+        row.append("const long long r0 = rem;")
+    body: List[str] = []
+    for j, (k, _) in enumerate(loads):
+        vid = inputs[k]
+        base = _sum(_off(f"r{d}", outer[d][1][1 + j]) for d in range(len(outer)))
+        step = inner_st[1 + j]
+        if base != "0":
+            row.append(f"const long long b{j} = {base};")
+        at = _sum([f"b{j}" if base != "0" else "", _off("i", step)])
+        (row if step == 0 else body).append(f"const {ct[vid]} v{vid} = in{k}[{at}];"
+                                            + ("  // the same for the whole row"
+                                               if step == 0 else ""))
+    body += _node_lines(nodes, ct, "cpp")
+    body += [x.format(o=f"o * {inner_n}LL + i") for x in stores]
+    lines += ["        " + b for b in row]
+    lines.append("        #pragma omp simd")
+    lines.append(f"        for (long long i = 0; i < {inner_n}LL; ++i) {{")
+    lines += ["            " + b for b in body]
+    lines.append("        }")
+    lines.append("    }")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
 def _render_reduce(g, grp, inputs, outputs, signature, lang, name):
     red = grp.red
     op = red.args[0]
@@ -296,14 +424,19 @@ def _render_reduce(g, grp, inputs, outputs, signature, lang, name):
     x = red.args[1].v
     lines = _header(g, grp, name, signature, lang)
     loads = loads_of(g, grp, inputs)
-    # strides of each load: constants for c, meta for s, none for 1
+    # strides of each load: constants for c, meta for s, none for 1 (cpu: all constants)
+    toks = sig_tokens(signature)
     meta_pos = 0
     full_off: Dict[int, Tuple[str, str]] = {}     # load j -> (kept part, reduced part)
     out_off: Dict[int, str] = {}
+    full_st: Dict[int, List[int]] = {}
     for j, (k, space) in enumerate(loads):
-        kind = signature[j]
+        kind = toks[j]
         dom = shape if space == "full" else out_shape
-        if kind == "1":
+        if lang == "cpp":
+            st = token_strides(kind, dom)      # constants of the layout signature
+            full_st[j] = st
+        elif kind == "1":
             st = [0] * len(dom)
         elif kind == "c":
             st = c_strides(dom)
@@ -331,19 +464,36 @@ def _render_reduce(g, grp, inputs, outputs, signature, lang, name):
         outer.append("const long long bf = " + (" + ".join(f"c{d} * {cs[d]}LL" for d in kept)
                                                 or "0") + ";")
     inner: List[str] = []
-    if len(axes) == 1:
-        inner.append(f"const long long c{axes[0]} = r;")
+    red_dims: List[Tuple[int, List[int]]] = []
+    if lang == "cpp":
+        # the reduced elements as a loop nest over coalesced dims (q0 outermost): offsets are
+        # sums of loop counters times constant strides, the innermost loop vectorizes
+        fulls = [j for j, (_, space) in enumerate(loads) if space == "full"]
+        red_dims = coalesce([shape[d] for d in axes],
+                            [[full_st[j][d] for d in axes] for j in fulls]
+                            + ([[cs[d] for d in axes]] if pro_outs else []))
+        for j in fulls:
+            vid = inputs[loads[j][0]]
+            at = _sum([f"b{j}"] + [_off(f"q{i}", rd[1][fulls.index(j)])
+                                   for i, rd in enumerate(red_dims)])
+            inner.append(f"const {ct[vid]} v{vid} = in{loads[j][0]}[{at}];")
     else:
-        inner.append("long long rr = r;")
-        for d in reversed(axes):
-            inner.append(f"const long long c{d} = rr % {shape[d]}LL; rr /= {shape[d]}LL;")
-    for j, (k, space) in enumerate(loads):
-        if space == "full":
-            vid = inputs[k]
-            inner.append(f"const {ct[vid]} v{vid} = in{k}[b{j} + {full_off[j][1]}];")
+        if len(axes) == 1:
+            inner.append(f"const long long c{axes[0]} = r;")
+        else:
+            inner.append("long long rr = r;")
+            for d in reversed(axes):
+                inner.append(f"const long long c{d} = rr % {shape[d]}LL; rr /= {shape[d]}LL;")
+        for j, (k, space) in enumerate(loads):
+            if space == "full":
+                vid = inputs[k]
+                inner.append(f"const {ct[vid]} v{vid} = in{k}[b{j} + {full_off[j][1]}];")
     inner += _node_lines(grp.prologue, ct, lang)
     if pro_outs:
-        rf = " + ".join(f"c{d} * {cs[d]}LL" for d in axes)
+        if lang == "cpp":
+            rf = _sum(_off(f"q{i}", rd[1][-1]) for i, rd in enumerate(red_dims))
+        else:
+            rf = " + ".join(f"c{d} * {cs[d]}LL" for d in axes)
         for jj, vid in pro_outs:
             inner.append(f"out{jj}[bf + {rf}] = v{vid};")
     combine = {"sum": "acc + ({A})v{x}", "prod": "acc * ({A})v{x}",
@@ -372,11 +522,17 @@ def _render_reduce(g, grp, inputs, outputs, signature, lang, name):
         lines.append("    for (long long o = 0; o < n_out; ++o) {")
         lines += [ind + s for s in outer]
         lines.append(f"{ind}{acc_t} acc = {ident};")
-        if simd:
-            lines.append(ind + simd.strip())
-        lines.append(f"{ind}for (long long r = 0; r < {nred}LL; ++r) {{")
-        lines += [ind + "    " + s for s in inner]
-        lines.append(f"{ind}}}")
+        if not red_dims:
+            lines.append(f"{ind}{{")
+        for i, (nq, _) in enumerate(red_dims):
+            pad = ind + "    " * i
+            if simd and i == len(red_dims) - 1:
+                lines.append(pad + simd.strip())
+            lines.append(f"{pad}for (long long q{i} = 0; q{i} < {nq}LL; ++q{i}) {{")
+        pad = ind + "    " * max(len(red_dims), 1)
+        lines += [pad + s for s in inner]
+        for i in range(max(len(red_dims), 1) - 1, -1, -1):
+            lines.append(f"{ind}{'    ' * i}}}")
         lines.append(f"{ind}const {T} v{red.outs[0]} = ({T})acc;")
         lines += [ind + s for s in epi]
         lines.append("    }")

@@ -24,7 +24,7 @@ import numpy as np
 from ..backends.runtime import cache as _cache
 from ..backends.runtime.base import KERNELS_DIR, debug_level
 from ..jit.graph import node_refs
-from .codegen import loads_of, reduce_block, render
+from .codegen import c_strides, loads_of, reduce_block, render, sig_tokens
 
 __all__ = ["FusedKernel", "host_compiler", "stats"]
 
@@ -72,6 +72,7 @@ class FusedKernel:
         self._graph, self._group = graph, group
         self._variants: Dict[str, object] = {}
         self._sources: Dict[str, str] = {}
+        self._layouts: Dict[tuple, tuple] = {}
         self.lang = "cpp" if group.device == "cpu" else "cuda"
         if self.kind == "matmul":
             mm = group.mm
@@ -99,9 +100,30 @@ class FusedKernel:
 
     @property
     def source(self) -> str:
+        """The source of the first layout it ran with; before it ran, of the layout the
+        graph's value shapes imply (contiguous inputs, a smaller input broadcast)."""
         if self._sources:
             return next(iter(self._sources.values()))
-        return self.source_for("c" * len(self.loads))
+        return self.source_for(self.traced_signature())
+
+    def traced_signature(self) -> str:
+        toks = []
+        for k, space in self.loads:
+            dom = self._dom(space)
+            shape = tuple(self._graph.values[self.kin[k]].shape)
+            n = int(np.prod(dom)) if dom else 1
+            if int(np.prod(shape)) == 1 and n != 1:
+                toks.append("1")
+            elif shape == dom:
+                toks.append("c")
+            elif self.lang != "cpp":
+                toks.append("s")
+            else:
+                st = [0] * (len(dom) - len(shape)) + c_strides(shape)
+                full = (1,) * (len(dom) - len(shape)) + shape
+                toks.append(_stoken([0 if full[d] == 1 and dom[d] != 1 else st[d]
+                                     for d in range(len(dom))]))
+        return "".join(toks)
 
     def __repr__(self) -> str:
         return f"<FusedKernel {self.name}: {self.ops} ops, {list(self.shape)} on {self.device}>"
@@ -111,6 +133,10 @@ class FusedKernel:
         return self.shape if space == "full" else self.out_shape
 
     def signature(self, arrays) -> str:
+        """One layout token per load (codegen.sig_tokens): ``c`` (C-contiguous, the domain's
+        shape), ``1`` (one element) or strided -- ``s`` on CUDA (strides passed in ``meta``),
+        on cpu the element strides over the domain (``s[784,25088,28,1]``, 0 where
+        broadcast), which the generated loop nest then has as constants."""
         out = []
         for k, space in self.loads:
             a, dom = arrays[k], self._dom(space)
@@ -119,21 +145,20 @@ class FusedKernel:
                 out.append("1")
             elif a.shape == dom and a.flags.c_contiguous:
                 out.append("c")
+            elif self.lang == "cpp":
+                out.append(_stoken(_bstrides(a, dom)))
             else:
                 out.append("s")
         return "".join(out)
 
-    def _meta(self, arrays, signature: str) -> List[int]:
+    def _meta(self, arrays, signature) -> List[int]:
         meta: List[int] = []
-        for (k, space), s in zip(self.loads, signature):
+        if self.lang == "cpp":   # every stride is a constant of the kernel
+            return [0]
+        for (k, space), s in zip(self.loads, sig_tokens(signature)):
             if s != "s":
                 continue
-            a, dom = arrays[k], self._dom(space)
-            nd = len(dom)
-            st = [x // a.itemsize for x in a.strides]
-            st = [0] * (nd - a.ndim) + st
-            full = (1,) * (nd - a.ndim) + tuple(a.shape)
-            meta += [0 if full[d] == 1 and dom[d] != 1 else st[d] for d in range(nd)]
+            meta += _bstrides(arrays[k], self._dom(space))
         return meta or [0]
 
     def __call__(self, be, arrays):
@@ -152,16 +177,24 @@ class FusedKernel:
                     alias = None
             outs = [m if j == alias else be.empty(s, dt)
                     for j, (s, dt) in enumerate(zip(self.out_shapes, self.out_dtypes))]
-        sig = self.signature(arrays)
-        fn = self._variants.get(sig)
-        if fn is None:
-            fn = self._build(be, sig)
+        # the layout of this call's arrays (their strides: the graph fixes their shapes)
+        # -> (signature, kernel, meta), worked out once per layout
+        key = tuple(a.strides for a in arrays)
+        hit = self._layouts.get(key)
+        if hit is None:
+            sig = self.signature(arrays)
+            fn = self._variants.get(sig)
+            if fn is None:
+                fn = self._build(be, sig)
+            meta = self._meta(arrays, sig)
+            hit = self._layouts[key] = (sig, fn, meta,
+                                        np.asarray(meta, dtype=np.int64)
+                                        if self.lang == "cpp" else None)
+        sig, fn, meta, mt = hit
         if outs is None:
             outs = [be.empty(s, dt) for s, dt in zip(self.out_shapes, self.out_dtypes)]
         if self.n:
-            meta = self._meta(arrays, sig)
             if self.lang == "cpp":
-                mt = np.asarray(meta, dtype=np.int64)
                 fn(self.n, mt.ctypes.data, *[a.ctypes.data for a in arrays],
                    *[o.ctypes.data for o in outs])
             else:
@@ -189,6 +222,19 @@ class FusedKernel:
             self._variants[sig] = fn
             stats["built"] += 1
         return fn
+
+
+def _bstrides(a, dom) -> List[int]:
+    """The element strides of array ``a`` broadcast to shape ``dom`` (0 along broadcast
+    dims)."""
+    nd = len(dom)
+    st = [0] * (nd - a.ndim) + [x // a.itemsize for x in a.strides]
+    full = (1,) * (nd - a.ndim) + tuple(a.shape)
+    return [0 if full[d] == 1 and dom[d] != 1 else st[d] for d in range(nd)]
+
+
+def _stoken(strides) -> str:
+    return "s[" + ",".join(str(int(x)) for x in strides) + "]"
 
 
 def _build_cpp(name: str, src: str):
