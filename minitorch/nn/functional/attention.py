@@ -178,9 +178,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     nb = 1
     for d in batch:
         nb *= d
-    q = query.expand(batch + (L, E)).reshape(nb, L, E)
-    k = key.expand(batch + (S, E)).reshape(nb, S, E)
-    v = value.expand(batch + (S, value.shape[-1])).reshape(nb, S, value.shape[-1])
+    q, k, v = (t if t.ndim == 3 and t.shape[0] == nb else
+               (t if tuple(t.shape[:-2]) == batch else t.expand(batch + tuple(t.shape[-2:])))
+               .reshape((nb,) + tuple(t.shape[-2:])) for t in (query, key, value))
     m = None
     if mask is not None:
         mb = tuple(mask.shape[:-2])
