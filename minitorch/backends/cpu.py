@@ -507,11 +507,11 @@ class CpuBackend(Backend):
             ne = r[:, :, :, k // kw, :, k % kw] != vals
             miss = ne if miss is None else np.logical_and(miss, ne, out=miss)
             off += miss
-        dy, dx = np.divmod(off, kw) if kw > 1 else (off, 0)
-        idx = dy * np.int64(w)
+        # window offset -> flat input offset through a (kh*kw,) table: one int64 pass
+        k = np.arange(kh * kw, dtype=np.int64)
+        idx = ((k // kw) * w + k % kw)[off]
         idx += np.arange(oh, dtype=np.int64)[:, None] * (kh * w) \
             + np.arange(ow, dtype=np.int64)[None, :] * kw
-        idx += dx
         return vals, idx
 
     # fused loss: cross-entropy of class-index targets, forward and backward
