@@ -246,6 +246,10 @@ UNARY = ["abs", "neg", "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", 
 
 def op_unary(g, x, shape, dt):
     f = g.pick(UNARY)
+    if f in ("sin", "cos", "tan") and _big(g.env[x], 64.0):
+        # EXCLUDED: sin/cos/tan of a computed |x| > 64: one ulp of difference in x (e.g.
+        # exp's last bit, NumPy vs PyTorch) moves the result by more than any tolerance
+        f = "tanh"
     r = g.rng.random()
     if r < 0.4:
         return f"m.{f}({x})"
@@ -665,9 +669,73 @@ def op_sort(g, x, shape, dt):
     return f"{x}.topk({k}, {d}, largest={desc})[0]"
 
 
+_EINSUM = {1: ["i->", "i->i", "i,i->", "i,j->ij"], 2: ["ij->ji", "ij->", "ij->j", "ii->i",
+                                                      "ii->", "ij,j->i", "ij,jk->ik",
+                                                      "ij,ij->ij", "ij,ij->"],
+           3: ["bij,bjk->bik", "bij->bji", "bij->b", "bij,bij->bi"]}
+
+
+def op_misc(g, x, shape, dt):
+    """Scans, diagonals, einsum, where with Python scalars, data-dependent shapes."""
+    nd = len(shape)
+    f = g.pick(["cumsum", "cumprod", "diag", "diagonal", "trace", "einsum", "where_scalar",
+                "masked_select", "nonzero", "argwhere", "unbind", "swapaxes", "amax_tuple"])
+    if f in ("cumsum", "cumprod"):
+        d = g.dim(nd)
+        extra = f", dtype=m.{g.dtype()}" if g.chance(0.15) else ""
+        return f"m.{f}({x}, {d}{extra})" if g.chance(0.5) else f"{x}.{f}(dim={d}{extra})"
+    if f == "diag":
+        return f"m.diag({x}, {g.pick([0, 0, 1, -1, 2])})"
+    if f == "diagonal":
+        a, b = g.dim(nd), g.dim(nd)
+        return f"{x}.diagonal({g.pick([0, 1, -1])}, {a}, {b})"
+    if f == "trace":
+        return f"{x}.trace()" if g.chance(0.5) else f"m.trace({x})"
+    if f == "einsum":
+        eqs = _EINSUM.get(nd)
+        if not eqs:
+            return f"m.einsum('...->...', {x})"
+        eq = g.pick(eqs)
+        ins = eq.split("->")[0].split(",")
+        if len(ins) == 1:
+            return f"m.einsum({eq!r}, {x})"
+        sizes = dict(zip(ins[0], shape))
+        other = tuple(sizes.get(c, g.pick([0, 1, 2, 3])) for c in ins[1])
+        if g.chance(0.05) and other:
+            other = other[:-1] + (other[-1] + 1,)  # mismatch: error parity
+        y = g.fresh(other, dt if g.chance(0.85) else g.dtype())
+        return f"m.einsum({eq!r}, {x}, {y})"
+    if f == "where_scalar":
+        a, b = g.scalar(), g.scalar()
+        return g.pick([f"m.where({x} > 0, {a}, {b})", f"m.where({x} > 0, {x}, {a})",
+                       f"m.where({x} > 0, {a}, {x})"])
+    if f == "masked_select":
+        mk = g.fresh(shape if g.chance(0.8) else shape[1:], "bool", layout=False)
+        return f"m.masked_select({x}, {mk})" if g.chance(0.5) else f"{x}.masked_select({mk})"
+    if f in ("nonzero", "argwhere"):
+        return f"m.{f}({x})" if f == "argwhere" or g.chance(0.5) else f"{x}.nonzero()"
+    if f == "unbind":
+        d = g.dim(nd)
+        size = shape[d] if nd and -nd <= d < nd else 1
+        return f"{x}.unbind({d})[{g.pick([0, -1]) if size else 0}]"
+    if f == "swapaxes":
+        return f"{x}.swapaxes({g.dim(nd)}, {g.dim(nd)})"
+    d = _dims(g, nd)
+    d = d if isinstance(d, tuple) else (() if d is None else (d,))
+    return f"{x}.{g.pick(['amax', 'amin'])}({d}{g.pick(['', ', keepdim=True'])})"
+
+
 OPS = [(op_unary, 5), (op_binary, 6), (op_inplace, 1.5), (op_reduce, 4), (op_shape, 4),
        (op_index, 3), (op_matmul, 2), (op_nn, 4),
-       (op_sort, 1)]
+       (op_sort, 1), (op_misc, 2.5)]
+
+
+def _big(t, lim):
+    """Whether a floating tensor has a finite value of magnitude above lim."""
+    if not _is_float(t.dtype) or not t.numel():
+        return False
+    a = t.detach().double().abs()
+    return bool((a.isfinite() & (a > lim)).any())
 
 
 _INT_CAST = re.compile(r"\.(long|int)\(\)|\.to\(m\.(int32|int64)\)")

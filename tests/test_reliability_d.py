@@ -269,3 +269,66 @@ def test_matmul_two_dtypes_empty(device, fn):
                 if not same:
                     bad.append((sa, sb, da, db, rga, rgb, ta, got, want))
     assert not bad, bad[:5]
+
+
+# -- found by the widened generator (cumsum/cumprod, diag/trace, einsum, nonzero, ...) -------
+
+_NEW = {
+    "topk_bool_bad_dim": lambda m, d: m.topk(m.zeros(3, dtype=m.bool, device=d), 2, dim=1),
+    "topk_bool_bad_k": lambda m, d: m.topk(m.zeros(3, dtype=m.bool, device=d), 5),
+    "topk_bool": lambda m, d: m.topk(m.zeros(3, dtype=m.bool, device=d), 2),
+    "cumsum_int_dtype_grad": lambda m, d: m.cumsum(
+        m.ones(3, device=d, requires_grad=True), 0, dtype=m.int64),
+    "cumprod_int_dtype_grad": lambda m, d: m.ones(3, device=d, requires_grad=True).cumprod(
+        dim=0, dtype=m.int32),
+    "cumsum_int_dtype_nograd": lambda m, d: m.cumsum(m.ones(3, device=d), 0, dtype=m.int64),
+    "nonzero_0d_true": lambda m, d: m.nonzero(m.tensor(2.0, device=d)),
+    "nonzero_0d_false": lambda m, d: m.tensor(0.0, device=d).nonzero(),
+    "argwhere_0d": lambda m, d: m.argwhere(m.tensor(True, device=d)),
+    "trace_bool_1d": lambda m, d: m.trace(m.zeros(2, dtype=m.bool, device=d)),
+    "trace_bool_2d": lambda m, d: m.zeros(2, 2, dtype=m.bool, device=d).trace(),
+    "einsum_ii_not_square": lambda m, d: m.einsum("ii->i", m.zeros(5, 1, device=d)),
+    "einsum_ii_empty": lambda m, d: m.einsum("ii->", m.zeros(0, 2, device=d)),
+    "linear_bool_k0_bias": lambda m, d: m.nn.functional.linear(
+        m.zeros(2, 0, dtype=m.bool, device=d), m.zeros(2, 0, dtype=m.bool, device=d),
+        m.zeros(2, dtype=m.bool, device=d)),
+    "linear_bool_k0_nobias": lambda m, d: m.nn.functional.linear(
+        m.zeros(2, 0, dtype=m.bool, device=d), m.zeros(2, 0, dtype=m.bool, device=d)),
+    "linear_bool_empty_bias": lambda m, d: m.nn.functional.linear(
+        m.zeros(0, 3, dtype=m.bool, device=d), m.zeros(2, 3, dtype=m.bool, device=d),
+        m.zeros(2, dtype=m.bool, device=d)),
+}
+
+
+@pytest.mark.parametrize("name", list(_NEW))
+def test_widened_fuzzer_findings(device, name):
+    _same(_NEW[name], device, words=False)
+
+
+@pytest.mark.parametrize("fn", ["elu", "selu", "celu"])
+@pytest.mark.parametrize("dt", ["float32", "float64", "float16", "bfloat16"])
+def test_elu_small_negative_and_signed_zero(device, fn, dt):
+    """alpha * expm1(x), computed in float32 for 16-bit inputs (bfloat16 elu(-0.001) was 0:
+    exp(x) - 1 rounded, seed 2359); elu(-0.) = -0. (seed 2847: then ** 0.5 has gradient
+    -inf).  Values with their signs and gradients."""
+    res = {}
+    for m, dev in ((minitorch, device), (torch, "cpu")):
+        x = m.tensor([-0.0, 0.0, -0.0010138413390176557, -1.0, 2.0, -3.5], device=dev,
+                     dtype=getattr(m, dt), requires_grad=True)
+        y = getattr(m.nn.functional, fn)(x)
+        y.backward(m.ones_like(y))
+        res[m] = [np.asarray(v.detach().cpu().double().numpy()) for v in (y, x.grad)]
+    for got, want in zip(res[minitorch], res[torch]):
+        np.testing.assert_allclose(got, want, rtol=1e-2 if dt in ("float16", "bfloat16")
+                                   else 1e-6, atol=1e-7)
+    assert (np.signbit(res[minitorch][0]) == np.signbit(res[torch][0])).all()
+
+
+@pytest.mark.parametrize("kw", [{"max": 0.0}, {"min": 0.0}, {"min": -0.0}, {"min": -0.0, "max": 0.0},
+                                {"min": -1.0, "max": 1.0}])
+def test_clamp_keeps_signed_zero(device, kw):
+    got = minitorch.tensor([-0.0, 0.0, -2.0, 2.0, float("nan")], device=device).clamp(**kw)
+    want = torch.tensor([-0.0, 0.0, -2.0, 2.0, float("nan")]).clamp(**kw)
+    g, w = got.cpu().numpy(), want.numpy()
+    np.testing.assert_array_equal(g, w)
+    assert (np.signbit(g) == np.signbit(w))[~np.isnan(w)].all()

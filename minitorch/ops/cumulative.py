@@ -19,6 +19,10 @@ def _scan(input: Tensor, dim: int, dtype, op: str) -> Tensor:
     from .shape import cat
     x = input
     if dtype is not None:
+        from ..autograd.function import is_grad_enabled
+        dt = D.to_dtype(dtype)
+        if input._requires_grad and not dt.is_floating_point and is_grad_enabled():
+            raise RuntimeError(f"Autograd not support dtype: {dt.pt_name}")  # (as sum's)
         x = x.to(dtype)
     elif not x.dtype.is_floating_point:
         x = x.to(D.int64)

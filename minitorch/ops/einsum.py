@@ -112,6 +112,12 @@ def einsum(equation: str, *operands) -> Tensor:
         raise RuntimeError("einsum(): must provide at least one operand")
     subs, out = _parse(equation, operands)
     xs = list(operands)
+    for k, (x, s) in enumerate(zip(xs, subs)):  # a repeated letter: one size (a diagonal)
+        for c in set(s):
+            sizes = [x.shape[p] for p, ch in enumerate(s) if ch == c]
+            if len(set(sizes)) > 1:
+                raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {k} but "
+                                   f"the sizes don't match, {sizes[1]} != {sizes[0]}")
     for i, (x, s) in enumerate(zip(xs, subs)):
         others = set(out).union(*[set(t) for j, t in enumerate(subs) if j != i])
         xs[i], subs[i] = _reduce_alone(x, s, others)
@@ -127,6 +133,8 @@ def einsum(equation: str, *operands) -> Tensor:
 
 def trace(input: Tensor) -> Tensor:
     """Sum of the main diagonal of a 2-D tensor."""
+    if input.dtype.name == "bool":  # (PyTorch's dtype dispatch comes before the dim check)
+        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     if input.dim() != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.dim()}")
     return input.diagonal().sum()

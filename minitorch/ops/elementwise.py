@@ -978,9 +978,13 @@ class Clamp(Function):
             if rt.np != x.dtype:
                 x = be.astype(x, rt)
         if lo is not None:
-            x = be.binary("maximum", x, x.dtype.type(lo))
+            lo_ = x.dtype.type(lo)
+            x = (be.binary("maximum", x, lo_) if lo != 0 or x.dtype.kind not in "fV" else
+                 be.where(be.binary("lt", x, lo_), lo_, x))  # (PyTorch keeps x's -0. / +0.)
         if hi is not None:
-            x = be.binary("minimum", x, x.dtype.type(hi))
+            hi_ = x.dtype.type(hi)
+            x = (be.binary("minimum", x, hi_) if hi != 0 or x.dtype.kind not in "fV" else
+                 be.where(be.binary("gt", x, hi_), hi_, x))
         ctx.save_for_backward(a)
         ctx.bounds = (lo, hi)
         return x

@@ -565,6 +565,9 @@ def nonzero(self: Tensor, *, as_tuple: bool = False):
     ts = tuple(_make(i, self._device, False, None, 0, None) for i in idx)
     if as_tuple:
         return ts
+    if not self._data.ndim:  # a 0-d input: (1, 0) where it is nonzero, else (0, 0)
+        return _make(be.full((int(idx[0].shape[0]), 0), 0, D.int64), self._device, False,
+                     None, 0, None)
     from .shape import stack
     if not ts:
         return _make(be.full((0, 0), 0, D.int64), self._device, False, None, 0, None)

@@ -101,12 +101,12 @@ def argsort(input: Tensor, *args, dim=_UNSET, descending=_UNSET, stable=_UNSET, 
 
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
     """The k largest (or smallest) values along ``dim`` and their indices (always sorted)."""
-    if input.dtype.name == "bool":
-        raise RuntimeError("topk does not support bool dtypes on CPU")
     d = _wrap_dim(dim, input.dim())
     n = input.shape[d] if input.dim() else 1
     if not 0 <= k <= n:
         raise RuntimeError(f"selected index k out of range (k={k}, size of dim {dim} is {n})")
+    if input.dtype.name == "bool":  # (after the dim and k checks, as PyTorch)
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     values, indices = _sort(input, d, largest)
     if input.dim() == 0:
         return topk_result(values, indices)

@@ -266,8 +266,11 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 
 
 def _elu(input: Tensor, alpha: float, scale: float = 1.0, input_scale: float = 1.0) -> Tensor:
-    # exp only of non-positive values: no overflow (and no inf·0 in backward) for large x
-    neg = alpha * ((input.clamp(max=0.0) * input_scale).exp() - 1.0)
+    if input.dtype.itemsize == 2:  # float16/bfloat16: computed in float32, rounded once
+        return _elu(input.float(), alpha, scale, input_scale).to(input.dtype)
+    # expm1 only of non-positive values: no overflow (and no inf·0 in backward) for large
+    # x; accurate near 0, and elu(-0.) = -0. (as PyTorch's alpha·expm1(x))
+    neg = alpha * (input.clamp(max=0.0) * input_scale).expm1()
     out = where(input <= 0, neg, input)  # NaN takes the x branch: its gradient passes, as PyTorch
     return out * scale if scale != 1.0 else out
 

@@ -90,6 +90,9 @@ def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tens
         raise _mm_error(sx, (sw[1], sw[0]))
     if input._data.dtype.kind == "b" and input._data.size and weight._data.size:
         raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
+    if (input._data.dtype.kind == "b" and bias is not None and not sx[-1]
+            and _rows(sx) * sw[0]):  # PyTorch's addmm: beta/alpha (Long) into a bool result
+        raise RuntimeError("result type Long can't be cast to the desired output type Bool")
     if bias is not None and bias._data.shape not in ((sw[0],), (1,), ()):
         out = Addmm.apply(input.reshape(-1, sx[-1]), weight, None)
         return out.reshape(*sx[:-1], sw[0]) + bias
