@@ -597,7 +597,14 @@ SCHED_ERRORS = {  # case -> f(lib, scheduler module, optimizer)
                                                            max_lr=0.1, total_steps=9),
     "onecycle_past_end": lambda lib, S, o: _step_past_end(S, o),
 }
-SCHED_ERRORS.update({f"{cls}-{kw}": (lambda cls, kw: lambda lib, S, o: getattr(S, cls)(
+
+
+def _kw_id(kw):  # the test id: no function addresses (pytest-xdist workers must agree on ids)
+    return str({k: ["<fn>" if callable(x) else x for x in v] if isinstance(v, list) else v
+                for k, v in kw.items()})
+
+
+SCHED_ERRORS.update({f"{cls}-{_kw_id(kw)}": (lambda cls, kw: lambda lib, S, o: getattr(S, cls)(
     o, **kw))(cls, kw) for cls, kw in BAD_SCHED})
 
 
