@@ -357,3 +357,21 @@ def test_benchmark_training_steps_with_cuda_graphs_equal_the_compiled_graph(name
     runner = fr.cudagraphs[-1]
     assert runner.failed is None, runner.failed
     assert runner.replays == steps - 3 and runner.launches > 0
+
+
+@pytest.mark.skipif("cudasim" not in DEVICES, reason="no cudasim")
+def test_a_second_cudasim_runtime_does_not_take_over_the_devices_modules():
+    # a KernelBackend(CudasimRuntime()) of its own (as test_kernel_backend.py makes) loaded
+    # elementwise.cu first; the device's runtime must still get (and capture) its own module
+    from minitorch.backends.kernel import KernelBackend
+    from minitorch.backends.runtime.cudasim import CudasimRuntime
+    other = KernelBackend(CudasimRuntime())
+    other.unary("neg", other.from_numpy(np.arange(7, dtype=np.float32)))
+    be = _be("cudasim")
+    x = be.from_numpy(np.arange(7, dtype=np.float32))
+    be.runtime.begin_capture()
+    try:
+        be.unary("neg", x)
+    finally:
+        graph = be.runtime.end_capture()
+    assert graph is not None

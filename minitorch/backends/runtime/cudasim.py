@@ -559,18 +559,20 @@ class CudasimRuntime(Runtime):
         desc = "\0".join((_GEN_VERSION, std, repr(pp), repr(name_expressions),
                            source_hash(path, inc), source_hash(SHIM)))
         key = _cache.cache_key(desc, flags, self.cxx)
-        mod = _MODULES.get(key)
+        # per runtime: a module belongs to the runtime that loaded it (its captures, its
+        # cache directory); another CudasimRuntime in the process loads its own
+        mod = _MODULES.get((self, key))
         if mod is not None:
             stats["memory_hits"] += 1
             return mod
         with _MODULES_LOCK:
-            mod = _MODULES.get(key)
+            mod = _MODULES.get((self, key))
             if mod is None:
                 if debug_level() >= 2:
                     with open(path) as f:
                         _log(f"cudasim: source of {filename}\n{f.read()}")
                 mod = self._load(path, filename, desc, key, name_expressions, pp, std, flags)
-                _MODULES[key] = mod
+                _MODULES[(self, key)] = mod
         return mod
 
     def _load(self, path, filename, desc, key, name_expressions, pp, std, flags):
