@@ -2,7 +2,7 @@
 // fill and arange.
 //
 // What it computes
-//   unary:  y = f(x) for the 20 ops of base.UNARY_OPS (NumPy semantics: round is half to
+//   unary:  y = f(x) for the 21 ops of base.UNARY_OPS (NumPy semantics: round is half to
 //           even, sigmoid is the stable two-sided form, relu/maximum/minimum propagate NaN;
 //           sign is PyTorch's, 0 for NaN).
 //   binary: out = a (op) b for the 19 ops of base.BINARY_OPS; one side may be a scalar;
@@ -37,7 +37,7 @@ enum UnaryOp {
     UOP_NEG = 0, UOP_EXP = 1, UOP_LOG = 2, UOP_LOG1P = 3, UOP_SQRT = 4, UOP_RSQRT = 5,
     UOP_ABS = 6, UOP_SIGN = 7, UOP_SIN = 8, UOP_COS = 9, UOP_TANH = 10, UOP_SIGMOID = 11,
     UOP_RELU = 12, UOP_FLOOR = 13, UOP_CEIL = 14, UOP_ROUND = 15, UOP_LOGICAL_NOT = 16,
-    UOP_BITWISE_NOT = 17, UOP_ISNAN = 18, UOP_EXPM1 = 19
+    UOP_BITWISE_NOT = 17, UOP_ISNAN = 18, UOP_EXPM1 = 19, UOP_TAN = 20
 };
 enum BinaryOp {
     BOP_ADD = 0, BOP_SUB = 1, BOP_MUL = 2, BOP_DIV = 3, BOP_POW = 4, BOP_MAXIMUM = 5,
@@ -93,6 +93,7 @@ __device__ inline typename UnaryOut<OP, T>::type unary_apply(T x) {
         if constexpr (sizeof(T) == 1) return !x; else return ~x;        // bool: logical not
     } else if constexpr (OP == UOP_ISNAN) return is_nan(x);
     else if constexpr (OP == UOP_EXPM1) return m_expm1(x);     // exact near 0, unlike exp - 1
+    else if constexpr (OP == UOP_TAN) return m_tan(x);
 }
 
 // Python/NumPy floor division and modulo for floats (NumPy's npy_divmod, step for step)

@@ -5,7 +5,7 @@
 //     softmax      y = exp(x - m) / s                 m = max(x), s = sum(exp(x - m))
 //     log_softmax  y = (x - m) - log(s)
 //     cross_entropy_fwd   lse = m + log(s),  loss = lse - x[target]  (0 where ignored)
-//     cross_entropy_bwd   dx = g_row * (exp(x - lse) - [j == target])  (0 where ignored)
+//     cross_entropy_bwd   dx = g_row * (exp(x - lse) - [j == target])  (0 * p where ignored)
 //   softmax_strided does the same along the middle axis of an (outer, C, inner) array
 //   (softmax over dim 1 of NCHW) without transposing it first.
 //
@@ -271,11 +271,12 @@ __global__ void cross_entropy_bwd(const T* __restrict__ x, const long long* __re
     GRID_STRIDE_LOOP(idx, total) {
         const i64 r = idx / cols, j = idx % cols;
         const i64 t = target[r];
-        T v = T(0);
+        T v = m_exp(x[idx] - lse[r]);
         if (t != ignore_index) {
-            v = m_exp(x[idx] - lse[r]);
             if (j == t) v -= T(1);
             v *= g[r];
+        } else {
+            v *= T(0);  // PyTorch's log_softmax backward, 0 - p*0: NaN where p is NaN
         }
         dx[idx] = v;
     }

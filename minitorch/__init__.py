@@ -37,7 +37,7 @@ _METHOD_FUNCTIONS = (
     "minimum eq ne lt le gt ge greater less logical_not logical_and logical_or logical_xor "
     "bitwise_and bitwise_or bitwise_xor bitwise_not neg negative exp log log1p log2 log10 exp2 "
     "expm1 sqrt rsqrt abs absolute sign sin cos tan tanh sigmoid relu floor ceil round square "
-    "reciprocal isnan isinf isfinite clamp clip sum mean prod max min amax amin argmax argmin "
+    "reciprocal isnan isinf isfinite nan_to_num clamp clip sum mean prod max min amax amin argmax argmin "
     "var std logsumexp all any count_nonzero reshape flatten unflatten ravel squeeze unsqueeze "
     "transpose swapaxes permute t expand_as broadcast_to flip split chunk narrow unbind movedim "
     "tile gather scatter_add index_select masked_fill tril triu nonzero argwhere take matmul mm "

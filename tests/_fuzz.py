@@ -250,6 +250,11 @@ def op_unary(g, x, shape, dt):
         # EXCLUDED: sin/cos/tan of a computed |x| > 64: one ulp of difference in x (e.g.
         # exp's last bit, NumPy vs PyTorch) moves the result by more than any tolerance
         f = "tanh"
+    if f in _ROOTS and _tiny(g.env[x]):
+        # EXCLUDED: sqrt/log of a computed value that is a rounding residue of 0 (PyTorch's
+        # bfloat16 layer_norm of a constant gives -4e-9 where exact arithmetic, and
+        # minitorch, give 0): the residue's sign decides NaN against a number
+        f = "abs"
     r = g.rng.random()
     if r < 0.4:
         return f"m.{f}({x})"
@@ -271,23 +276,61 @@ OPERATORS = ["+", "-", "*", "/", "//", "%", "**", "==", "!=", "<", "<=", ">", ">
              "|", "^"]
 
 
+def _zero_tie(g, x, y):
+    """Whether x and tensor y both hold a zero (of either sign)."""
+    a, b = g.env.get(x), g.env.get(y)
+    if not (g.torch.is_tensor(a) and g.torch.is_tensor(b)):
+        return False
+    return bool((a == 0).any()) and bool((b == 0).any())
+
+
+def _small_divisor(g, name):
+    """Whether ``name`` is a float tensor with gradient holding a nonzero |v| < 1/16."""
+    t = g.env.get(name)
+    if not (g.torch.is_tensor(t) and _is_float(t.dtype) and t.requires_grad and t.numel()):
+        return False
+    a = t.detach().double().abs()
+    return bool(((a > 0) & (a < 0.0625)).any())
+
+
 def op_binary(g, x, shape, dt):
     y = g.operand(shape, dt)
+    # EXCLUDED: maximum/minimum (and clamp by a tensor) of 0.0 against -0.0: which zero
+    # PyTorch returns depends on its loop (the vectorized one returns the second operand,
+    # the scalar tail and strided loops the first), so its sign, which a later log or
+    # division shows, is not a behaviour to copy
+    tie = _zero_tie(g, x, y)
     r = g.rng.random()
+    # EXCLUDED: dividing by a small divisor that takes a gradient: -g·a/b² is then
+    # hundreds of times its inputs, and the sum of such terms over a broadcast cancels to
+    # rounding noise that depends on the order of the additions (seed 19169: -6e-5 vs -3e-4
+    # from terms of 2e3 in float32)
+    small_x, small_y = _small_divisor(g, x), _small_divisor(g, y)
     if r < 0.35:
         f = g.pick(BINARY)
+        if tie and f in ("maximum", "minimum"):
+            f = "add"
+        if small_y and f in ("div", "true_divide"):
+            f = "mul"
         if g.chance(0.5) or y[0] not in "xa":
             return f"{x}.{f}({y})"
         return f"m.{f}({x}, {y})"
     if r < 0.75:
         o = g.pick(OPERATORS)
-        return f"{x} {o} {y}" if g.chance(0.75) else f"{y} {o} {x}"
+        if o == "/" and (small_x or small_y):
+            o = "*"
+        if g.chance(0.75) or o == "**" and y in ("True", "False"):
+            # EXCLUDED: ``True ** x``: PyTorch's backward fails on an internal assert
+            # (``unknown ivalue tag``, Scalar.cpp), a PyTorch bug, not a behaviour
+            return f"{x} {o} {y}"
+        return f"{y} {o} {x}"
     return g.pick([f"m.add({x}, {y}, alpha={g.pick(['2', '0.5', '-1'])})",
                    f"m.sub({x}, {y}, alpha=2)",
-                   f"m.div({x}, {y}, rounding_mode={g.pick(['None', repr('floor'), repr('trunc')])})",
+                   f"m.div({x}, {y}, rounding_mode={g.pick(['None', repr('floor'), repr('trunc')])})"
+                   if not small_y else f"m.mul({x}, {y})",
                    f"m.where({x} > 0, {x}, {y})", f"m.where({y} > 0, {y}, {x})",
-                   f"m.isclose({x}, {y})", f"m.clamp({x}, min={y})",
-                   f"m.clamp({x}, max={y})"])
+                   f"m.isclose({x}, {y})"]
+                  + ([] if tie else [f"m.clamp({x}, min={y})", f"m.clamp({x}, max={y})"]))
 
 
 def op_inplace(g, x, shape, dt):
@@ -295,6 +338,8 @@ def op_inplace(g, x, shape, dt):
     f = g.pick(["add_", "sub_", "mul_", "div_", "clamp_", "zero_", "fill_", "neg_", "exp_",
                 "relu_", "abs_", "masked_fill_", "copy_", "pow_", "sqrt_"])
     c = f"{x}.clone()" if g.chance(0.5) else f"({x} * 1)"
+    if f == "sqrt_" and _tiny(g.env[x]):
+        f = "abs_"  # EXCLUDED: as sqrt in op_unary (a rounding residue's sign decides NaN)
     if f in ("zero_", "neg_", "exp_", "relu_", "abs_", "sqrt_"):
         return f"{c}.{f}()"
     if f == "clamp_":
@@ -316,6 +361,23 @@ def _dims(g, ndim):
     return tuple(int(d) for d in g.rng.permutation(ndim)[:k])
 
 
+def _residue_spread(g, x, expr):
+    """Whether PyTorch's ``expr`` (a var/std of x) has a value that is a rounding residue:
+    nonzero but below 1e-5 of x's largest magnitude."""
+    t = g.env[x]
+    if not _is_float(t.dtype) or not t.numel():
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = eval(expr, g.env)
+    except Exception:  # noqa: BLE001  (the line itself decides error parity)
+        return False
+    a = r.detach().double().abs()
+    scale = t.detach().double().abs().nan_to_num(0.0, 0.0, 0.0).max()
+    return bool(((a > 0) & (a < 1e-5 * scale)).any())
+
+
 def op_reduce(g, x, shape, dt):
     nd = len(shape)
     f = g.pick(["sum", "mean", "prod", "amax", "amin", "max", "min", "argmax", "argmin",
@@ -333,9 +395,13 @@ def op_reduce(g, x, shape, dt):
         return f"{x}.{f}({d}{kd})"
     if f in ("var", "std"):
         corr = g.pick(["", ", correction=0", ", correction=2", ", unbiased=False"])
-        if d is None:
-            return f"{x}.{f}({corr[2:]})"
-        return f"{x}.{f}({d}{corr}{kd})"
+        expr = f"{x}.{f}({corr[2:]})" if d is None else f"{x}.{f}({d}{corr}{kd})"
+        if _residue_spread(g, x, expr):
+            # EXCLUDED: var/std over values that are all equal but PyTorch's mean is off by
+            # a rounding residue: its gradient, (x - mean)/((N - c)·std), is then a ratio
+            # of two residues (0.29 where the exact gradient is 0, as minitorch gives)
+            return f"{x}.sum()"
+        return expr
     if f == "logsumexp":
         d = g.dim(nd) if d is None else d
         return f"m.logsumexp({x}, {d}{kd})"
@@ -576,8 +642,19 @@ def op_nn(g, x, shape, dt):
     if f in ("softmax", "log_softmax", "softmin"):
         return f"F.{f}({x}, dim={d})" if g.chance(0.7) else f"{x}.{f}({d})" \
             if f != "softmin" else f"F.softmin({x}, {d})"
+    if f in ("hardtanh", "relu6") and g.torch.is_tensor(g.env[x]) \
+            and g.torch.is_floating_point(g.env[x]) and bool(g.env[x].isnan().any()):
+        # EXCLUDED: the gradient of hardtanh at NaN differs inside PyTorch itself: its
+        # vectorized CPU loop masks it to 0, its scalar tail (and its CUDA kernel) pass it
+        # (a NaN in the first 32 of 40 float32 values gets 0, in the last 8 gets 1);
+        # minitorch passes it, as the scalar formula ``x <= lo || x >= hi ? 0 : g`` does
+        return None
     if f in ("relu", "silu", "mish", "selu", "logsigmoid", "relu6"):
         return f"F.{f}({x})"
+    if f == "gelu" and g.torch.is_tensor(g.env[x]) and bool((g.env[x] == float("inf")).any()):
+        # EXCLUDED: gelu(inf): PyTorch's AVX512 loop gives NaN, its scalar and AVX2 loops
+        # (and minitorch) inf, so PyTorch's answer depends on the CPU it runs on
+        return None
     if f == "gelu":
         return f"F.gelu({x}{g.pick(['', ', approximate=' + repr('tanh')])})"
     if f in ("elu", "celu"):
@@ -628,6 +705,12 @@ def op_nn(g, x, shape, dt):
         ns = shape[nd - k:]
         if g.chance(0.5):
             w, b = g.fresh(ns, dt, layout=False), g.fresh(ns, dt, layout=False)
+            if bool(g.env[w].detach().isinf().any()):
+                # EXCLUDED: an infinite weight: which input gradients come out inf and which
+                # NaN depends on the algebra of the backward (PyTorch expands x̂ into x·rstd
+                # − mean·rstd, so inf − inf reaches every element; minitorch's x̂ form
+                # leaves some inf)
+                w = f"{w}.nan_to_num(posinf=3.0, neginf=-3.0)"
             return f"F.layer_norm({x}, {tuple(ns)}, {w}, {b})"
         return f"F.layer_norm({x}, {tuple(ns)})"
     if f == "normalize":
@@ -680,6 +763,12 @@ def op_misc(g, x, shape, dt):
     nd = len(shape)
     f = g.pick(["cumsum", "cumprod", "diag", "diagonal", "trace", "einsum", "where_scalar",
                 "masked_select", "nonzero", "argwhere", "unbind", "swapaxes", "amax_tuple"])
+    t = g.env[x]
+    if f == "cumprod" and t.requires_grad and bool(t.detach().isinf().any()):
+        # EXCLUDED: cumprod's gradient with an inf in the input: PyTorch's backward divides
+        # by the input (a reversed cumsum of grad*out, over x), so 0*inf/inf gives NaN
+        # where the exact gradient, and minitorch's (from the scan's products), is finite
+        f = "cumsum"
     if f in ("cumsum", "cumprod"):
         d = g.dim(nd)
         extra = f", dtype=m.{g.dtype()}" if g.chance(0.15) else ""
@@ -736,6 +825,18 @@ def _big(t, lim):
         return False
     a = t.detach().double().abs()
     return bool((a.isfinite() & (a > lim)).any())
+
+
+def _tiny(t, lim=1e-6):
+    """Whether a floating tensor has a nonzero value of magnitude below lim (a rounding
+    residue where exact arithmetic gives 0: its sign is noise)."""
+    if not _is_float(t.dtype) or not t.numel():
+        return False
+    a = t.detach().double().abs()
+    return bool(((a > 0) & (a < lim)).any())
+
+
+_ROOTS = ("sqrt", "rsqrt", "log", "log2", "log10")
 
 
 _INT_CAST = re.compile(r"\.(long|int)\(\)|\.to\(m\.(int32|int64)\)")

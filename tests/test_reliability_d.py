@@ -332,3 +332,262 @@ def test_clamp_keeps_signed_zero(device, kw):
     g, w = got.cpu().numpy(), want.numpy()
     np.testing.assert_array_equal(g, w)
     assert (np.signbit(g) == np.signbit(w))[~np.isnan(w)].all()
+
+
+# -- einsum of two dtypes: a product PyTorch does as a broadcast mul promotes (seeds 3622,
+#    4968, 5923, 6144); one that needs a bmm/dot raises, Bool first NotImplementedError ------
+
+_EINSUM = [("bij,bij->bi", [(1, 1, 1), (1, 1, 1)], ["int32", "float32"]),
+           ("ij,jk->ik", [(2, 1), (1, 3)], ["int32", "float32"]),
+           ("ij,jk->ik", [(2, 1), (1, 3)], ["int32", "int32"]),
+           ("ij,jk->ik", [(2, 1), (3, 3)], ["int32", "int32"]),
+           ("ij,j->i", [(2, 3), (1,)], ["int32", "float32"]),
+           ("ij,j->i", [(2, 3), (1,)], ["int32", "int32"]),
+           ("i,j->ij", [(2,), (3,)], ["int32", "float64"]),
+           ("ij,jk->k", [(2, 3), (3, 2)], ["int32", "float32"]),
+           ("ij,jk->k", [(1, 3), (3, 2)], ["int32", "float32"]),
+           ("ij,ij->", [(2, 3), (2, 3)], ["int32", "float32"]),
+           ("ij,ij->", [(1, 1), (1, 1)], ["int32", "float32"]),
+           ("ij,jk,kl->il", [(2, 1), (1, 3), (3, 2)], ["int32", "float32", "float64"]),
+           ("ij,jk->ik", [(2, 1), (1, 2)], ["bool", "bool"]),
+           ("ij,jk->ik", [(2, 2), (2, 2)], ["bool", "bool"]),
+           ("ij,jk->ik", [(1, 2), (2, 1)], ["bool", "int32"]),
+           ("ij,jk->ik", [(1, 2), (2, 1)], ["int32", "bool"]),
+           ("ij,kj->ik", [(2, 1), (1, 1)], ["int32", "float32"]),
+           ("ij->j", [(1, 3)], ["int32"]), ("ii->i", [(1, 1)], ["int32"]),
+           ("ii->", [(1, 1)], ["int32"])]
+
+
+@pytest.mark.parametrize("eq,shapes,dts", _EINSUM,
+                         ids=[f"{e}-{'-'.join(d)}-{s}" for e, s, d in _EINSUM])
+def test_einsum_two_dtypes(device, eq, shapes, dts):
+    def fn(m, dev):
+        ops = [m.tensor(np.arange(1, 1 + int(np.prod(s))).reshape(s) % 3,
+                        device=dev).to(getattr(m, d)) for s, d in zip(shapes, dts)]
+        return m.einsum(eq, *ops)
+    _same(fn, device, words=False)
+
+
+def test_einsum_two_dtypes_gradient(device):
+    """The broadcast-mul path keeps the gradient (float operand of an int one)."""
+    def fn(m, dev):
+        a = m.tensor([[2], [3]], dtype=m.int32, device=dev)
+        b = m.tensor([[1.5, -2.0, 0.5]], device=dev, requires_grad=True)
+        y = m.einsum("ij,jk->ik", a, b)
+        y.backward(m.ones(2, 3, device=dev))
+        return y, b.grad
+    _same(fn, device)
+
+
+# -- cumsum / cumprod: PyTorch's sum starts from +0.0 (seed 5619); the dim is checked first
+#    (seeds 9145, 9325); dtype=bool is NotImplementedError but on 0-d (seeds 9645, 10082) ---
+
+@pytest.mark.parametrize("data", [[-0.0, 1.0], [-0.0, -0.0], [-0.0], -0.0, [[-0.0, 2.0]]],
+                         ids=str)
+def test_cumsum_signed_zero(device, data):
+    for m, dev in ((minitorch, device), (torch, "cpu")):
+        y = m.tensor(data, device=dev).cumsum(-1)
+        r = np.signbit(np.asarray(y.detach().cpu().numpy()))
+        if m is torch:
+            assert (r == got).all(), (data, got, r)
+        got = r
+
+
+@pytest.mark.parametrize("op", ["cumsum", "cumprod"])
+@pytest.mark.parametrize("shape", [(3,), (), (2, 3)], ids=str)
+@pytest.mark.parametrize("dim", [0, 2, -3])
+@pytest.mark.parametrize("dt", ["bool", "int64", "float64", None])
+@pytest.mark.parametrize("grad", [False, True])
+def test_cum_check_order(device, op, shape, dim, dt, grad):
+    def fn(m, dev):
+        x = m.ones(shape, device=dev, requires_grad=grad) * 2
+        kw = {} if dt is None else {"dtype": getattr(m, dt)}
+        return getattr(x, op)(dim, **kw)
+    _same(fn, device, words=False)
+
+
+# -- norm: the default p='fro' takes at most two dims (seed 8644); 'nuc' is refused clearly;
+#    dim=() means every dim for sum, mean, var, std, norm, count_nonzero (not for all/any) ---
+
+@pytest.mark.parametrize("kw", [{"dim": (0, 1, 2)}, {"p": "fro", "dim": (0, 1, 2)},
+                                {"p": 1, "dim": (0, 1, 2)}, {"p": 2, "dim": (2, 0, 1)},
+                                {"dim": (0, 1)}, {"dim": 1}, {}, {"dim": ()},
+                                {"p": 1, "dim": ()}, {"p": "fro", "dim": (1, 2)}], ids=str)
+def test_norm_dims(device, kw):
+    _same(lambda m, dev: m.tensor(np.arange(24.0).reshape(2, 3, 4) - 11,
+                                  device=dev).norm(**kw), device)
+
+
+def test_norm_nuclear_is_a_clear_error():
+    with pytest.raises(NotImplementedError, match="nuc"):
+        minitorch.ones(2, 2).norm(p="nuc")
+
+
+@pytest.mark.parametrize("f", ["sum", "mean", "var", "std", "count_nonzero", "amax", "amin",
+                               "all", "any"])
+@pytest.mark.parametrize("dim", [(), []], ids=["tuple", "list"])
+def test_empty_dim_list(device, f, dim):
+    def fn(m, dev):
+        x = m.tensor([[1.0, -2.0, 0.0], [4.0, 0.5, 3.0]], device=dev)
+        if f in ("all", "any"):
+            x = x > 0
+        return getattr(m, f)(x, dim=dim)
+    _same(fn, device)
+
+
+# -- more fuzz findings (seeds 10318 .. 19547, cudasim 3564) ---------------------------------
+
+@pytest.mark.parametrize("xs,ws", [((1, 1, 0), (1, 0)), ((2, 0, 0), (3, 0)), ((0, 2), (3, 2))],
+                         ids=str)
+def test_linear_zero_size_leading_dims(device, xs, ws):
+    """An input with no elements and a zero-size last dim: no reshape(-1, 0) (seed 10318)."""
+    def fn(m, dev):
+        x = m.zeros(xs, device=dev, requires_grad=True)
+        w = m.zeros(ws, device=dev, requires_grad=True)
+        b = m.ones(ws[0], device=dev, requires_grad=True)
+        y = m.nn.functional.linear(x, w, b)
+        y.backward(m.ones(y.shape, device=dev))
+        return y, x.grad, w.grad, b.grad
+    _same(fn, device)
+
+
+def test_sum_checks_dim_before_dtype(device):
+    """seed 9325: the dim is out of range before the dtype needs a gradient."""
+    _same(lambda m, dev: m.ones(3, device=dev, requires_grad=True).sum(1, dtype=m.int64),
+          device, words=False)
+
+
+@pytest.mark.parametrize("red", ["none", "mean", "sum"])
+@pytest.mark.parametrize("kw", [{"ignore_index": 0, "label_smoothing": 0.1},
+                                {"ignore_index": 0}], ids=str)
+def test_cross_entropy_no_classes(device, red, kw):
+    """seed 14042: label smoothing over 0 classes is NaN (PyTorch's ls / C in floating
+    point), not a ZeroDivisionError."""
+    _same(lambda m, dev: m.nn.functional.cross_entropy(
+        m.zeros(0, device=dev, requires_grad=True), m.tensor(0, device=dev), reduction=red,
+        **kw), device)
+
+
+@pytest.mark.parametrize("rows", [[[float("inf"), 2.0, 3.0], [1.0, 2.0, 0.0]],
+                                  [[float("nan"), 2.0, 3.0], [1.0, 2.0, 0.0]],
+                                  [[0.0, float("inf"), 2.0], [1.0, 2.0, 4.0]],
+                                  [[float("inf"), 2.0, 3.0], [1.0, 2.0, 4.0]]], ids=str)
+@pytest.mark.parametrize("dim", [1, 0, None])
+def test_prod_gradient_rule(device, rows, dim):
+    """seed 14326: with a zero anywhere in the input PyTorch's prod gradient is the product
+    of the other elements (exclusive cumprods: exact where inf meets 0), else g*prod/x."""
+    def fn(m, dev):
+        x = m.tensor(rows, dtype=m.float64, device=dev, requires_grad=True)
+        y = x.prod() if dim is None else x.prod(dim)
+        g = m.tensor(0.0 if dim is None else [0.0, 1.0, 2.0][:y.shape[0]], dtype=m.float64,
+                     device=dev)
+        y.backward(g)
+        return y, x.grad
+    _same(fn, device)
+
+
+@pytest.mark.parametrize("x", [[[1.0, 0.0, 3.0], [2.0, 5.0, 7.0]],
+                               [[1.5, 0.5, 3.0], [2.0, 5.0, 7.0]],
+                               [[0.0, 0.0, 3.0], [2.0, 5.0, 7.0]]], ids=str)
+def test_prod_gradgrad(device, x):
+    t = minitorch.tensor(x, dtype=minitorch.float64, device=device, requires_grad=True)
+    for f in (lambda a: a.prod(1), lambda a: a.prod(0, keepdim=True), lambda a: a.prod()):
+        assert minitorch.autograd.gradcheck(f, (t,))
+        assert minitorch.autograd.gradgradcheck(f, (t,))
+
+
+@pytest.mark.parametrize("dt", ["float32", "float16", "bfloat16"])
+def test_std_of_one_value_gradient_dtype(device, dt):
+    """seed 15262: std with no degrees of freedom: the NaN/inf gradient keeps x's dtype."""
+    def fn(m, dev):
+        x = m.tensor(1.5, dtype=getattr(m, dt), device=dev, requires_grad=True)
+        with __import__("warnings").catch_warnings():
+            __import__("warnings").simplefilter("ignore")
+            y = x.std()
+        y.backward()
+        return y, x.grad
+    _same(fn, device)
+
+
+def test_max_all_nan_gradient_goes_only_to_the_max(device):
+    """seed 16372: max()/min() over all elements: the others get 0 even for a NaN gradient
+    (PyTorch's CPU masked_fill); amax keeps mask * g."""
+    def fn(m, dev):
+        x = m.tensor([[1.0, 2.0], [0.5, 3.0]], device=dev, requires_grad=True)
+        x.max().backward(m.tensor(float("nan"), device=dev))
+        a = x.grad
+        x.grad = None
+        x.min().backward(m.tensor(float("nan"), device=dev))
+        b = x.grad
+        x.grad = None
+        x.amax().backward(m.tensor(float("nan"), device=dev))
+        return a, b, x.grad
+    _same(fn, device)
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64", "float16", "bfloat16"])
+def test_tan_is_one_node_with_pytorchs_gradient(device, dt):
+    """seed 17721: tan is a primitive (TanBackward0, g·(1 + tan²) in the output's dtype:
+    float16 overflow gives inf there, and 0 · inf = NaN, as PyTorch), not sin/cos."""
+    def fn(m, dev):
+        x = m.tensor([-4.7109375, 0.3, 1.2, float("inf"), -0.0], dtype=getattr(m, dt),
+                     device=dev, requires_grad=True)
+        y = x.tan()
+        assert type(y.grad_fn).__name__ == "TanBackward0"
+        y.backward(m.tensor([0.0, 1.0, -2.0, 1.0, 1.0], dtype=y.dtype, device=dev))
+        return y, x.grad
+    _same(fn, device)
+    x = minitorch.tensor([0.3, -1.1], dtype=minitorch.float64, device=device,
+                         requires_grad=True)
+    assert minitorch.autograd.gradgradcheck(minitorch.tan, (x,))
+
+
+@pytest.mark.parametrize("kw", [{}, {"nan": 1.0}, {"posinf": 3.0, "neginf": -2.0}], ids=str)
+@pytest.mark.parametrize("dt", ["float32", "float64", "float16", "bfloat16", "int64", "bool"])
+def test_nan_to_num(device, kw, dt):
+    def fn(m, dev):
+        data = [float("nan"), float("inf"), -float("inf"), 1.5, -0.0]
+        if dt in ("int64", "bool"):
+            return m.nan_to_num(m.tensor([0, 1, 2], device=dev).to(getattr(m, dt)), **kw)
+        x = m.tensor(data, dtype=getattr(m, dt), device=dev, requires_grad=True)
+        y = x.nan_to_num(**kw)
+        y.backward(m.ones(5, dtype=y.dtype, device=dev))
+        z = x.detach().clone()
+        z.nan_to_num_(**kw)
+        return y, x.grad, z
+    _same(fn, device)
+
+
+def test_dot_of_empty_bools_is_refused(device):
+    """seed 14564: dot has no Bool kernel, even for empty vectors (mm skips empties)."""
+    _same(lambda m, dev: m.dot(m.zeros(0, dtype=m.bool, device=dev),
+                               m.zeros(0, dtype=m.bool, device=dev)), device)
+    _same(lambda m, dev: m.mm(m.zeros(2, 0, dtype=m.bool, device=dev),
+                              m.zeros(0, 3, dtype=m.bool, device=dev)), device)
+
+
+@pytest.mark.parametrize("shape,perm,dims", [((3, 4), (1, 0), (0,)), ((3, 4), (1, 0), (1,)),
+                                              ((2, 3, 4), (2, 0, 1), (0,)),
+                                              ((2, 3, 4), (1, 2, 0), (0, 2)),
+                                              ((4, 6), None, (0,))], ids=str)
+def test_flip_keeps_the_layout(device, shape, perm, dims):
+    """seed 11292: flip's result has its input's memory order (PyTorch's empty_like with
+    preserve_format), so a later view succeeds or fails as in PyTorch."""
+    def fn(m, dev):
+        x = m.arange(float(np.prod(shape)), device=dev).reshape(shape)
+        x = x.permute(*perm) if perm else x[:, ::2]
+        y = x.flip(dims)
+        return y, y.stride(), y.is_contiguous()
+    _same(fn, device)
+
+
+def test_cross_entropy_ignored_rows_pass_nan_back(device):
+    """cudasim seed 3564: the fused kernel's ignored rows are 0·p (NaN where the row's
+    softmax is NaN), as PyTorch's log_softmax backward, not a hard 0."""
+    def fn(m, dev):
+        x = m.tensor([[float("nan"), -2.5], [1.0, 2.0]], device=dev, requires_grad=True)
+        y = m.nn.functional.cross_entropy(x, m.tensor([0, 1], device=dev), reduction="sum",
+                                          ignore_index=0)
+        y.backward()
+        return y, x.grad
+    _same(fn, device)

@@ -20,7 +20,7 @@ UNARY_OPS = {
     "tanh": "tanh x", "sigmoid": "1/(1+e**-x)", "relu": "max(x, 0)", "floor": "floor x",
     "ceil": "ceil x", "round": "round half to even", "logical_not": "not x (bool result)",
     "bitwise_not": "~x (ints and bools)", "isnan": "x != x (bool result)",
-    "expm1": "e**x - 1, accurate near 0",
+    "expm1": "e**x - 1, accurate near 0", "tan": "tan x",
 }
 BINARY_OPS = {
     "add": "a+b", "sub": "a-b", "mul": "a*b", "div": "a/b (floats)", "pow": "a**b",

@@ -65,6 +65,7 @@ _UNARY = {
     "abs": np.abs, "sign": _sign, "sin": np.sin, "cos": np.cos, "tanh": np.tanh,
     "floor": np.floor, "ceil": np.ceil, "round": np.round, "logical_not": np.logical_not,
     "bitwise_not": np.invert, "isnan": np.isnan, "expm1": np.expm1,
+    "tan": np.tan,
 }
 _BINARY = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
@@ -533,8 +534,8 @@ class CpuBackend(Backend):
         valid = target != ignore_index
         rows = np.nonzero(valid)[0]
         g[rows, target[rows]] -= 1
-        g *= grad[:, None]
-        g[~valid] = 0
+        g[valid] *= grad[valid, None]
+        g[~valid] *= 0  # PyTorch's log_softmax backward, 0 - p*0: NaN where p is NaN
         return g
 
     # optimizer updates: PyTorch's arithmetic, one NumPy in-place operator per step of its

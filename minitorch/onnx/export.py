@@ -39,7 +39,7 @@ INT64_MIN = np.iinfo(np.int64).min
 
 # minitorch unary op -> ONNX operator (one node); the others are written as two nodes below
 UNARY = {"neg": "Neg", "exp": "Exp", "log": "Log", "sqrt": "Sqrt", "abs": "Abs",
-         "sign": "Sign", "sin": "Sin", "cos": "Cos", "tanh": "Tanh", "sigmoid": "Sigmoid",
+         "sign": "Sign", "sin": "Sin", "cos": "Cos", "tanh": "Tanh", "tan": "Tan", "sigmoid": "Sigmoid",
          "relu": "Relu", "floor": "Floor", "ceil": "Ceil", "round": "Round",
          "logical_not": "Not", "isnan": "IsNaN", "erf": "Erf"}
 UNARY2 = {"rsqrt": "Reciprocal(Sqrt(x))", "log1p": "Log(Add(x, 1))", "expm1": "Sub(Exp(x), 1)",

@@ -146,7 +146,7 @@ _elementwise("Exp", lambda a: a.exp(), np.exp)
 _elementwise("Log", lambda a: a.log(), np.log)
 _elementwise("Identity", lambda a: a, lambda a: a)
 _elementwise("Where", lambda c, a, b: _mt().where(c, a, b), np.where)
-for _n, _f in (("Sin", "sin"), ("Cos", "cos"), ("Tanh", "tanh"), ("Sigmoid", "sigmoid"),
+for _n, _f in (("Sin", "sin"), ("Cos", "cos"), ("Tanh", "tanh"), ("Tan", "tan"), ("Sigmoid", "sigmoid"),
                ("Relu", "relu"), ("Erf", "erf"), ("Round", "round"), ("IsNaN", "isnan")):
     OPS[_n] = ((lambda f: lambda c, i, a: [getattr(c.T(i[0]), f)()])(_f), None)
 

@@ -47,12 +47,13 @@ def install(Tensor) -> None:  # noqa: C901 - a flat table is the clearest form
         "sin": E.sin, "cos": E.cos, "tanh": E.tanh, "sigmoid": E.sigmoid, "relu": E.relu,
         "floor": E.floor, "ceil": E.ceil, "round": E.round, "square": E.square,
         "isnan": E.isnan, "isinf": E.isinf, "isfinite": E.isfinite,
+        "nan_to_num": E.nan_to_num,
         "clamp": E.clamp, "clip": E.clamp, "where": lambda self, cond, other: E.where(
             cond, self, other),
         "exp2": lambda self: 2.0 ** self, "log2": lambda self: E.log(self) / 0.6931471805599453,
         "log10": lambda self: E.log(self) / 2.302585092994046,
         "reciprocal": lambda self: 1.0 / self, "expm1": E.expm1,
-        "tan": lambda self: E.sin(self) / E.cos(self),
+        "tan": E.tan,
         # reductions
         "sum": R.sum, "mean": R.mean, "prod": R.prod, "max": R.max, "min": R.min,
         "amax": R.amax, "amin": R.amin, "argmax": R.argmax, "argmin": R.argmin, "var": R.var,
@@ -110,7 +111,7 @@ def install(Tensor) -> None:  # noqa: C901 - a flat table is the clearest form
                  "round", "sign", "sin", "cos", "rsqrt", "log1p", "expm1", "remainder", "fmod",
                  "floor_divide", "maximum", "minimum", "square", "reciprocal", "scatter_add",
                  "tril", "triu", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor",
-                 "bitwise_not"):
+                 "bitwise_not", "nan_to_num"):
         setattr(Tensor, name + "_", P.inplace(getattr(Tensor, name)))
     for op in ("add", "sub", "mul", "div"):  # no-temporary path for updates
         setattr(Tensor, op + "_", P.binary_inplace(op, getattr(Tensor, op + "_")))

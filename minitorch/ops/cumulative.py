@@ -17,19 +17,22 @@ from ..tensor import Tensor, _wrap_dim
 
 def _scan(input: Tensor, dim: int, dtype, op: str) -> Tensor:
     from .shape import cat
+    d = _wrap_dim(dim, max(input.dim(), 1))  # (PyTorch checks the dim before the dtype)
     x = input
     if dtype is not None:
         from ..autograd.function import is_grad_enabled
         dt = D.to_dtype(dtype)
+        if dt == D.bool and input.dim() > 0 and input.numel() > 0:
+            raise NotImplementedError(f'"cum{op}_out_cpu" not implemented for \'Bool\'')
         if input._requires_grad and not dt.is_floating_point and is_grad_enabled():
             raise RuntimeError(f"Autograd not support dtype: {dt.pt_name}")  # (as sum's)
         x = x.to(dtype)
     elif not x.dtype.is_floating_point:
         x = x.to(D.int64)
     if x.dim() == 0:
-        _wrap_dim(dim, 1)
         return x.clone()
-    d = _wrap_dim(dim, x.dim())
+    if op == "sum" and x.dtype.is_floating_point:
+        x = x + 0.0  # PyTorch's sum starts from +0.0: a leading -0.0 comes out as 0.0
     n = x.shape[d]
     step = 1
     out = x

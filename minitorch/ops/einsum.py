@@ -53,8 +53,10 @@ def _parse(equation: str, operands):
     return subs, out
 
 
-def _reduce_alone(x: Tensor, s: str, keep: set):
-    """Take diagonals of repeated letters, sum letters not in ``keep``."""
+def _reduce_alone(x: Tensor, s: str, keep: set, squeeze_ones: bool = False):
+    """Take diagonals of repeated letters, sum letters not in ``keep`` (with
+    ``squeeze_ones``, a size-1 letter is squeezed instead: no sum, so no int64 promotion,
+    as PyTorch does for the operands of a product)."""
     while True:
         rep = next((c for c in s if s.count(c) > 1), None)
         if rep is None:
@@ -64,13 +66,46 @@ def _reduce_alone(x: Tensor, s: str, keep: set):
         x = x.diagonal(0, i, j)  # the diagonal becomes the last dim
         s = s[:i] + s[i + 1:j] + s[j + 1:] + rep
     drop = [k for k, c in enumerate(s) if c not in keep]
+    if squeeze_ones and any(x.shape[k] == 1 for k in drop):
+        ones = [k for k in drop if x.shape[k] == 1]
+        x = x.squeeze(tuple(ones))
+        s = "".join(c for k, c in enumerate(s) if k not in ones)
+        drop = [k for k, c in enumerate(s) if c not in keep]
     if drop:
         x = x.sum(dim=tuple(drop))
         s = "".join(c for c in s if c in keep)
     return x, s
 
 
+def _drop(s: str, c: str) -> str:
+    return s.replace(c, "")
+
+
 def _contract(a: Tensor, sa: str, b: Tensor, sb: str, keep: set):
+    # A contracted letter of size 1 on one side needs no product: as PyTorch does, the other
+    # side is summed over it (size 1 on both: both squeezed).  With no contracted letter
+    # left, the pair is a broadcast ``mul`` (so operands of two dtypes promote); otherwise a
+    # batched matmul, which needs one dtype (PyTorch's bmm/dot raise the same way).
+    for c in [c for c in sa if c in sb and c not in keep]:
+        i, j = sa.index(c), sb.index(c)
+        if a.shape[i] == 1 and b.shape[j] == 1:
+            a, b = a.squeeze(i), b.squeeze(j)
+        elif a.shape[i] == 1:
+            a, b = a.squeeze(i), b.sum(j)
+        elif b.shape[j] == 1:
+            a, b = a.sum(i), b.squeeze(j)
+        else:
+            continue
+        sa, sb = _drop(sa, c), _drop(sb, c)
+    if not any(c in sb and c not in keep for c in sa):
+        batch = [c for c in sa if c in sb]
+        left = [c for c in sa if c not in sb]
+        right = [c for c in sb if c not in sa]
+        a = a.permute(*[sa.index(c) for c in batch + left]) if sa else a
+        b = b.permute(*[sb.index(c) for c in batch + right]) if sb else b
+        a = a.reshape(*a.shape, *[1] * len(right))
+        b = b.reshape(*b.shape[:len(batch)], *[1] * len(left), *b.shape[len(batch):])
+        return a.mul(b), "".join(batch + left + right)
     batch = [c for c in sa if c in sb and c in keep]
     contr = [c for c in sa if c in sb and c not in keep]
     left = [c for c in sa if c not in sb]
@@ -97,8 +132,10 @@ def _contract(a: Tensor, sa: str, b: Tensor, sb: str, keep: set):
     R = 1
     for c in right:
         R *= size[c]
-    a = a.reshape(*nb, L, K)
-    b = b.reshape(*nb, K, R)
+    # always a batched matmul, as PyTorch's bmm: its dtype rules (one dtype, Bool refused,
+    # an empty product takes the second operand's dtype) are the einsum's
+    a = a.reshape(*(nb or [1]), L, K)
+    b = b.reshape(*(nb or [1]), K, R)
     r = a.matmul(b).reshape(*nb, *[size[c] for c in left], *[size[c] for c in right])
     return r, "".join(batch + left + right)
 
@@ -120,7 +157,7 @@ def einsum(equation: str, *operands) -> Tensor:
                                    f"the sizes don't match, {sizes[1]} != {sizes[0]}")
     for i, (x, s) in enumerate(zip(xs, subs)):
         others = set(out).union(*[set(t) for j, t in enumerate(subs) if j != i])
-        xs[i], subs[i] = _reduce_alone(x, s, others)
+        xs[i], subs[i] = _reduce_alone(x, s, others, squeeze_ones=len(xs) > 1)
     x, s = xs[0], subs[0]
     for i in range(1, len(xs)):
         keep = set(out).union(*[set(t) for t in subs[i + 1:]])

@@ -753,6 +753,7 @@ Abs = _unary("abs", lambda ctx, g: g * _saved(ctx).sign(), to_float=False, saves
 Sin = _unary("sin", lambda ctx, g: g * _saved(ctx).cos(), saves_input=True)
 Cos = _unary("cos", lambda ctx, g: -g * _saved(ctx).sin(), saves_input=True)
 Tanh = _unary("tanh", lambda ctx, g: g * (1 - _saved(ctx) ** 2), save_output=True)
+Tan = _unary("tan", lambda ctx, g: g * (1 + _saved(ctx) ** 2), save_output=True)  # (PyTorch's)
 Sigmoid = _unary("sigmoid", lambda ctx, g: _sigmoid_backward(g, _saved(ctx)), save_output=True)
 Relu = _unary("relu", lambda ctx, g: ThresholdBackward.apply(g, _saved(ctx)), to_float=False,
               save_output=True, refuse="b")
@@ -830,6 +831,7 @@ abs = _unary_fn(Abs, "abs")  # noqa: A001
 sin = _unary_fn(Sin, "sin")
 cos = _unary_fn(Cos, "cos")
 tanh = _unary_fn(Tanh, "tanh")
+tan = _unary_fn(Tan, "tan")
 sigmoid = _unary_fn(Sigmoid, "sigmoid")
 relu = _unary_fn(Relu, "relu")
 sign = _unary_fn(Sign, "sign")
@@ -913,6 +915,21 @@ def isfinite(self):
     if self._data.dtype.kind in "biu":
         return self == self
     return ~(isnan(self) | isinf(self))
+
+
+def nan_to_num(self, nan: float = 0.0, posinf=None, neginf=None):
+    """NaN -> ``nan``, +inf -> ``posinf``, -inf -> ``neginf`` (by default the dtype's
+    largest and lowest finite values), as torch.nan_to_num; integers and bools come back as
+    a copy.  The gradient is zero where a value was replaced."""
+    if self._data.dtype.kind in "biu":
+        return self.clone()
+    from .. import _dtype as D
+    info = D.finfo(self.dtype)
+    hi = info.max if posinf is None else posinf
+    lo = info.min if neginf is None else neginf
+    r = where(isnan(self), nan, self)
+    r = where(self == float("inf"), hi, r)
+    return where(self == float("-inf"), lo, r)
 
 
 # --------------------------------------------------------------------------------------------

@@ -46,8 +46,9 @@ def _check_pair(a, b, name="matmul"):
 def _check_not_bool(a, b):
     """PyTorch has no bool matmul kernels: its error (after the shape checks), naming the
     kernel the shapes would reach."""
-    if a._data.dtype.kind == "b" and a._data.size and b._data.size:
-        na, nb = a._data.ndim, b._data.ndim
+    na, nb = a._data.ndim, b._data.ndim
+    if a._data.dtype.kind == "b" and (a._data.size and b._data.size or na == 1 and nb == 1):
+        # (dot refuses Bool even when empty; the matrix kernels skip an empty product)
         kernel = ("dot" if na == 1 and nb == 1 else "addmv_impl_cpu" if nb == 1
                   else "bmm" if nb >= 3 else "addmm_impl_cpu_")
         raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')

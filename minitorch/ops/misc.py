@@ -17,13 +17,9 @@ class Clone(Function):
         be = a._device._be
         x = a._data
         dt = D._BY_NP[x.dtype]
-        if keep_strides and x.ndim > 1 and x.size and not x.flags.c_contiguous:
-            order = _dense_order(x)
-            if order is not None:  # allocate in that memory order, view it back, copy
-                inv = [0] * len(order)
-                for j, i in enumerate(order):
-                    inv[i] = j
-                out = be.permute(be.empty(tuple(x.shape[i] for i in order), dt), tuple(inv))
+        if keep_strides:
+            out = empty_preserving(be, x)
+            if out is not None:
                 be.copy_(out, x)
                 return out
         return be.astype(x, dt)
@@ -31,6 +27,22 @@ class Clone(Function):
     @staticmethod
     def backward(ctx, g):
         return g, None
+
+
+def empty_preserving(be, x):
+    """An uninitialised array shaped like ``x`` with the same memory order (PyTorch's
+    ``empty_like(x, memory_format=preserve_format)``) when x is dense, non-overlapping and
+    not C-contiguous; None where a C-contiguous result is what PyTorch gives too."""
+    if x.ndim < 2 or not x.size or x.flags.c_contiguous:
+        return None
+    order = _dense_order(x)
+    if order is None:
+        return None
+    inv = [0] * len(order)  # allocate in that memory order, view it back
+    for j, i in enumerate(order):
+        inv[i] = j
+    return be.permute(be.empty(tuple(x.shape[i] for i in order), D._BY_NP[x.dtype]),
+                      tuple(inv))
 
 
 def _dense_order(x):
@@ -191,11 +203,18 @@ def equal(self: Tensor, other: Tensor) -> bool:
     return self.shape == other.shape and bool((self == other).all().item())
 
 
-def norm(self: Tensor, p=2, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
-    """Vector p-norm over ``dim`` (all elements by default); p may be inf / -inf / 0."""
+def norm(self: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """Vector p-norm over ``dim`` (all elements by default); p may be inf / -inf / 0, or
+    ``"fro"`` (the default: the 2-norm of the elements, over at most two dims)."""
     x = self if dtype is None else self.to(dtype)
     if p == "fro":
+        if dim is not None and not isinstance(dim, int) and len(dim) > 2:
+            raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got "
+                               f"{' '.join(str(d) for d in dim)}")
         p = 2
+    elif isinstance(p, str):
+        raise NotImplementedError(f"norm(p={p!r}) is not supported by minitorch (only "
+                                  f"p='fro' and numeric p; 'nuc' needs an SVD)")
     from .reduce import vector_norm  # one node, PyTorch's gradient (0 where the norm is 0)
     return vector_norm(x, p, dim, keepdim)
 

@@ -16,9 +16,11 @@ values_indices = namedtuple("values_indices", ["values", "indices"])
 from .. import return_types as _return_types  # noqa: E402  (max/min(dim): named like PyTorch's)
 
 
-def norm_dims(dim, ndim: int) -> tuple:
-    """``None`` -> all dims; int or sequence -> sorted tuple of non-negative dims."""
-    if dim is None:
+def norm_dims(dim, ndim: int, empty_is_all: bool = False) -> tuple:
+    """``None`` -> all dims; int or sequence -> sorted tuple of non-negative dims.  With
+    ``empty_is_all`` an empty sequence also means all dims (PyTorch's sum, mean, var, std,
+    norm and count_nonzero; all/any reduce nothing over ``dim=()``)."""
+    if dim is None or empty_is_all and not isinstance(dim, int) and len(dim) == 0:
         return tuple(range(ndim))
     if isinstance(dim, int):
         return (_wrap_dim(dim, ndim),) if ndim else ()
@@ -65,12 +67,13 @@ class Sum(Function):
 
 
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A001
+    dims = norm_dims(dim, input._data.ndim, True)  # (PyTorch checks the dims first)
     if dtype is not None and input._requires_grad:
         from ..autograd.function import is_grad_enabled
         dt = D.to_dtype(dtype)
         if not dt.is_floating_point and is_grad_enabled():
             raise RuntimeError(f"Autograd not support dtype: {dt.pt_name}")
-    return Sum.apply(input, norm_dims(dim, input._data.ndim), keepdim,
+    return Sum.apply(input, dims, keepdim,
                      None if dtype is None else D.to_dtype(dtype))
 
 
@@ -80,7 +83,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     if input._data.dtype.kind not in "fV":
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
                            f"floating point or complex dtype. Got: {input.dtype.pt_name}")
-    dims = norm_dims(dim, input._data.ndim)
+    dims = norm_dims(dim, input._data.ndim, True)
     n = 1
     for d in dims:
         n *= input._data.shape[d]
@@ -107,14 +110,42 @@ class Prod(Function):
         dims, keepdim = ctx.args
         shape = a._data.shape
         gk = expand_back(g, shape, dims, keepdim)
-        # product of the *other* elements, exact when the input holds zeros:
-        # no zero -> prod/a; one zero -> prod of the non-zeros at the zero, 0 elsewhere.
-        is_zero = a == 0
-        nz = is_zero.sum(dims, keepdim=True)
-        safe = a.masked_fill(is_zero, 1.0)
-        p_safe = Prod.apply(safe, dims, True).expand(shape)  # (prod() takes one int dim)
-        others = D_where(nz == 0, p_safe / safe, D_where((nz == 1) & is_zero, p_safe, 0.0))
+        if not dims or not a.numel():
+            return gk, None, None
+        # PyTorch's rule: with no zero anywhere in the input, grad * (prod / x); with one,
+        # the product of the *other* elements from exclusive cumulative products (exact
+        # with zeros; also where inf meets them).  Chosen on the device (no sync): both
+        # computed, ``where`` on whether the input holds a zero at all.
+        full = Prod.apply(a, dims, True).expand(shape)
+        zero = (a == 0).any()
+        safe = D_where(zero, 1.0, a)  # (no 0 divisor: the unused branch's gradient is no NaN)
+        others = D_where(zero, _exclusive_prod(a, dims), full / safe)
         return gk * others, None, None
+
+
+def _exclusive_prod(a: Tensor, dims: tuple) -> Tensor:
+    """For each element, the product of the others over ``dims``: the reduced dims moved
+    last and flattened, then a cumprod from the left times one from the right."""
+    from .shape import cat
+    nd = a.dim()
+    rest = [i for i in range(nd) if i not in dims]
+    perm = rest + list(dims)
+    x = a.permute(*perm) if perm != list(range(nd)) else a
+    pshape = x.shape
+    k = 1
+    for d in dims:
+        k *= a.shape[d]
+    x = x.reshape(*[a.shape[i] for i in rest], k)
+    one = x.new_ones((*x.shape[:-1], 1))
+    left = cat([one, x.narrow(-1, 0, k - 1)], -1).cumprod(-1)
+    right = cat([one, x.narrow(-1, 1, k - 1).flip(-1)], -1).cumprod(-1).flip(-1)
+    r = (left * right).reshape(*pshape)
+    if perm == list(range(nd)):
+        return r
+    inv = [0] * nd
+    for j, i in enumerate(perm):
+        inv[i] = j
+    return r.permute(*inv)
 
 
 def D_where(c, a, b):
@@ -165,13 +196,15 @@ class Amin(_Extreme):
 class _ExtremeAll(_Extreme):
     """``max()`` / ``min()`` over every element (PyTorch's MaxBackward1): the gradient is
     shared evenly among the elements equal to the result -- or, when the result is NaN,
-    among the NaNs (amax's gradient is NaN there, as in PyTorch)."""
+    among the NaNs (amax's gradient is NaN there, as in PyTorch); the others get 0 even
+    when the incoming gradient is NaN."""
 
     @staticmethod
     def backward(ctx, g):
         a, out = ctx.saved_tensors
-        mask = D_where(out != out, a != a, a == out).to(g.dtype)
-        return g * mask / mask.sum(), None, None
+        mask = D_where(out != out, a != a, a == out)
+        # (zeros elsewhere, as PyTorch's CPU masked_fill: a NaN gradient stays where it goes)
+        return D_where(mask, g / mask.to(g.dtype).sum(), 0.0), None, None
 
 
 class MaxAll(_ExtremeAll):
@@ -208,14 +241,14 @@ def _int_dim(name: str, dim) -> None:
 
 
 def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
-    full = dim == () or dim is None
+    full = dim is None or not isinstance(dim, (int, np.integer)) and len(dim) == 0
     dims = norm_dims(None if full else dim, input._data.ndim)
     _check_nonempty("amax", input, dims, full)
     return Amax.apply(input, dims, keepdim)
 
 
 def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
-    full = dim == () or dim is None
+    full = dim is None or not isinstance(dim, (int, np.integer)) and len(dim) == 0
     dims = norm_dims(None if full else dim, input._data.ndim)
     _check_nonempty("amin", input, dims, full)
     return Amin.apply(input, dims, keepdim)
@@ -322,7 +355,7 @@ def _var_args(input: Tensor, dim, unbiased, correction, name: str):
         correction = 1
     if input._data.dtype.kind not in "fV":
         raise RuntimeError("std and var only support floating point and complex dtypes")
-    dims = norm_dims(dim, input._data.ndim)
+    dims = norm_dims(dim, input._data.ndim, True)
     n = 1
     for d in dims:
         n *= input._data.shape[d]
@@ -377,7 +410,7 @@ def _var_backward(ctx, g: Tensor, a: Tensor) -> Tensor:
     if full:
         dof = n - correction
         if dof <= 0:  # 2/0: inf, times 0 where an element equals the mean: NaN
-            return g * D_where(a == a.mean(), float("nan"), float("inf"))
+            return g * D_where(a == a.mean(), float("nan"), float("inf")).to(a.dtype)
         return (2.0 / dof) * g * (a - a.mean())
     if not keepdim:
         g = g.reshape(_keep_shape(a._data.shape, dims))
@@ -471,7 +504,7 @@ def vector_norm(input: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
         raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not "
                         f"{type(p).__name__}")
     p = float(p)
-    dims = norm_dims(dim, input._data.ndim)
+    dims = norm_dims(dim, input._data.ndim, True)
     if math.isinf(p) and 0 in [input._data.shape[d] for d in dims]:  # (any() is shadowed)
         raise RuntimeError(f"linalg.vector_norm cannot compute the {p:g} norm on an empty "
                            f"tensor because the operation does not have an identity")

@@ -323,7 +323,14 @@ class Flip(Function):
     @staticmethod
     def forward(ctx, a, dims):
         ctx.dims = dims
-        return a._device._be.flip(a._data, dims)
+        be = a._device._be
+        r = be.flip(a._data, dims)
+        from .misc import empty_preserving  # PyTorch's flip keeps a dense input's layout
+        out = empty_preserving(be, a._data)
+        if out is None:
+            return r
+        be.copy_(out, r)
+        return out
 
     @staticmethod
     def backward(ctx, g):

@@ -43,7 +43,7 @@ def op_codes(filename: str, prefix: str) -> dict:
 
 # which dtypes each op is instantiated for (others are refused or cast on the host, as NumPy
 # would: TypeError for ``bool - bool``, ``float & float`` ...)
-_UNARY_FLOAT_ONLY = ("exp", "expm1", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh",
+_UNARY_FLOAT_ONLY = ("exp", "expm1", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh",
                      "sigmoid")
 _UNARY_DTYPES = {op: FLOAT_C for op in _UNARY_FLOAT_ONLY}
 _UNARY_DTYPES.update({"neg": FLOAT_C + INT_C, "sign": ALL_C,

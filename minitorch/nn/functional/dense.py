@@ -94,11 +94,11 @@ def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tens
             and _rows(sx) * sw[0]):  # PyTorch's addmm: beta/alpha (Long) into a bool result
         raise RuntimeError("result type Long can't be cast to the desired output type Bool")
     if bias is not None and bias._data.shape not in ((sw[0],), (1,), ()):
-        out = Addmm.apply(input.reshape(-1, sx[-1]), weight, None)
+        out = Addmm.apply(input.reshape(_rows(sx), sx[-1]), weight, None)
         return out.reshape(*sx[:-1], sw[0]) + bias
     if input._data.ndim == 2:
         return Addmm.apply(input, weight, bias)
     if input._data.ndim == 1:
         return Addmm.apply(input.unsqueeze(0), weight, bias).squeeze(0)
-    out = Addmm.apply(input.reshape(-1, sx[-1]), weight, bias)
+    out = Addmm.apply(input.reshape(_rows(sx), sx[-1]), weight, bias)
     return out.reshape(*sx[:-1], sw[0])

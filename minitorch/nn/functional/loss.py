@@ -12,6 +12,7 @@ formula.
 """
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Optional
 
@@ -397,6 +398,12 @@ def _class_weight(weight: Tensor, ndim: int, class_dim: int) -> Tensor:
     return weight.reshape(shape)
 
 
+def _per_class(label_smoothing: float, c: int) -> float:
+    """label_smoothing / C in floating point, as PyTorch's C++: C = 0 gives inf (so a
+    smoothing term over no classes is NaN there too, not a ZeroDivisionError)."""
+    return label_smoothing / c if c else math.inf
+
+
 def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
                   size_average=None, ignore_index: int = -100, reduce=None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
@@ -425,7 +432,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None
             raise RuntimeError(f"Expected floating point type for target with class "
                                f"probabilities, got {target.type_name()[6:-6]}")
         if label_smoothing > 0:
-            target = target * (1 - label_smoothing) + label_smoothing / c
+            target = target * (1 - label_smoothing) + _per_class(label_smoothing, c)
         prod = logp * target
         if weight is not None:
             prod = prod * _class_weight(weight, input.ndim, class_dim)
@@ -451,7 +458,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None
         smooth = smooth.sum() / denom
     elif reduction == "sum":
         smooth = smooth.sum()
-    return (1 - label_smoothing) * nll + smooth * (label_smoothing / c)
+    return (1 - label_smoothing) * nll + smooth * _per_class(label_smoothing, c)
 
 
 _BCE_EPS = float(np.float32(1e-12))  # PyTorch's EPSILON is a float constant
