@@ -208,6 +208,25 @@ def test_a_reduction_kernel_also_emits_prologue_values_needed_elsewhere(device):
     _close(g(x), f(x))
 
 
+def test_an_output_shaped_group_merged_into_a_reduction_runs_in_its_epilogue(device):
+    """A value of the output's shape computed before the reduction (``a * b`` here) whose
+    group merges into the reduction's: its nodes are epilogue nodes, once per output -- as
+    the prologue they were emitted inside the reduced loop, out of the epilogue's scope (a
+    compile error found by max()'s backward, ``g / mask.sum()``)."""
+    def f(t, a, b):
+        c = a * b
+        return c / (t > 0.5).to(t.dtype).sum(1)
+    x = minitorch.randn(6, 7, device=device, dtype=minitorch.float64)
+    a = minitorch.randn(6, device=device, dtype=minitorch.float64)
+    b = minitorch.randn(6, device=device, dtype=minitorch.float64)
+    g = C.fuse(jit.trace(f, x, a, b))
+    red = [k for k in g.kernels if k.kind == "reduce"]
+    assert len(red) == 1
+    assert [n_.args[0] for n_ in red[0]._group.epilogue] == ["mul", "div"], g.fusion
+    y = minitorch.randn(6, 7, device=device, dtype=minitorch.float64)
+    _close(g(y, a, b), f(y, a, b), rtol=1e-12, atol=1e-12)
+
+
 def test_long_rows_and_many_outputs_on_cuda_block_tree(device):
     """More reduced elements than threads in a block, and more outputs than blocks per
     launch do not matter: threads stride over r, blocks over outputs."""

@@ -187,7 +187,13 @@ def fuse_groups(g: Graph) -> List[Group]:
                 homes.sort(key=lambda grp: grp.kind == "elementwise")
                 home = homes[0]
                 for other in homes[1:]:
-                    home.nodes = sorted(home.nodes + other.nodes, key=lambda m: order[id(m)])
+                    if home.red is not None:  # output-shaped nodes: the epilogue's, though
+                        k = home.nodes.index(home.red) + 1  # they come before the reduction
+                        home.nodes = home.nodes[:k] + sorted(home.nodes[k:] + other.nodes,
+                                                             key=lambda m: order[id(m)])
+                    else:
+                        home.nodes = sorted(home.nodes + other.nodes,
+                                            key=lambda m: order[id(m)])
                     home.produced |= other.produced
                     open_.remove(other)
             home.nodes.append(n)
