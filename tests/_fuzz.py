@@ -306,18 +306,25 @@ def op_binary(g, x, shape, dt):
     # rounding noise that depends on the order of the additions (seed 19169: -6e-5 vs -3e-4
     # from terms of 2e3 in float32)
     small_x, small_y = _small_divisor(g, x), _small_divisor(g, y)
+    # EXCLUDED: floor-type ops (%, //, fmod, floor_divide, rounding_mode) of a computed
+    # 16-bit value: one ulp of difference in it (PyTorch's float16 log_softmax over a
+    # non-last dim is not correctly rounded; minitorch's is) moves the floor by a step
+    half = any(n.startswith("v") and g.torch.is_tensor(g.env.get(n))
+               and g.env[n].dtype in (g.torch.float16, g.torch.bfloat16) for n in (x, y))
     if r < 0.35:
         f = g.pick(BINARY)
         if tie and f in ("maximum", "minimum"):
             f = "add"
         if small_y and f in ("div", "true_divide"):
             f = "mul"
+        if half and f in ("remainder", "fmod", "floor_divide"):
+            f = "mul"
         if g.chance(0.5) or y[0] not in "xa":
             return f"{x}.{f}({y})"
         return f"m.{f}({x}, {y})"
     if r < 0.75:
         o = g.pick(OPERATORS)
-        if o == "/" and (small_x or small_y):
+        if o == "/" and (small_x or small_y) or o in ("%", "//") and half:
             o = "*"
         if g.chance(0.75) or o == "**" and y in ("True", "False"):
             # EXCLUDED: ``True ** x``: PyTorch's backward fails on an internal assert
@@ -327,7 +334,7 @@ def op_binary(g, x, shape, dt):
     return g.pick([f"m.add({x}, {y}, alpha={g.pick(['2', '0.5', '-1'])})",
                    f"m.sub({x}, {y}, alpha=2)",
                    f"m.div({x}, {y}, rounding_mode={g.pick(['None', repr('floor'), repr('trunc')])})"
-                   if not small_y else f"m.mul({x}, {y})",
+                   if not (small_y or half) else f"m.mul({x}, {y})",
                    f"m.where({x} > 0, {x}, {y})", f"m.where({y} > 0, {y}, {x})",
                    f"m.isclose({x}, {y})"]
                   + ([] if tie else [f"m.clamp({x}, min={y})", f"m.clamp({x}, max={y})"]))
@@ -385,6 +392,10 @@ def op_reduce(g, x, shape, dt):
                 if False else "sum"])
     d = _dims(g, nd)
     kd = g.pick(["", ", keepdim=True", ", keepdim=False"])
+    if f == "prod" and dt in ("float16", "bfloat16"):
+        # EXCLUDED: a 16-bit prod: PyTorch's CPU rounds after every multiply, in order (as
+        # minitorch's cpu does), its CUDA accumulates in float32 (as minitorch's kernels)
+        f = "sum"
     if f in ("max", "min"):
         if d is None or isinstance(d, tuple):
             return f"{x}.{f}()" if g.chance(0.7) else f"m.{f}({x})"
@@ -444,6 +455,12 @@ def op_shape(g, x, shape, dt):
                 "squeeze", "expand", "repeat", "flip", "roll", "cat", "stack", "split",
                 "chunk", "narrow", "movedim", "contiguous", "tril", "triu", "unflatten",
                 "mT", "broadcast_to"])
+    if f == "view" and x.startswith("v") and not g.env[x].is_contiguous():
+        # EXCLUDED: view of a computed tensor that PyTorch holds non-contiguous: its memory
+        # order comes from TensorIterator's layout rule, which minitorch's results follow
+        # only in part (docs/design.md §7, "Memory layout of results"), so whether the
+        # view is possible differs; views of inputs (whose layouts match) stay in
+        f = "reshape"
     if f in ("reshape", "view"):
         s = _factor(g, n, int(g.rng.integers(0 if n == 1 else 1, 4)))
         if s and g.chance(0.3):
@@ -577,6 +594,12 @@ def op_index(g, x, shape, dt):
         if g.chance(0.3) and vs:
             vs = vs[1:]
         v = g.fresh(vs, dt if g.chance(0.7) else g.dtype()) if g.chance(0.8) else g.scalar()
+        t = g.env.get(v)
+        if dt in ("int32", "int64") and (v in ("float('inf')",) or g.torch.is_tensor(t)
+                                         and not _castable(t)):
+            # EXCLUDED: storing NaN, inf or out-of-range floats into an integer tensor (the
+            # same undefined C conversion as .int() above)
+            v = "1"
         g.run(f"{name}[{key}] = {v}")
         return name
     raise AssertionError(f)
@@ -642,12 +665,13 @@ def op_nn(g, x, shape, dt):
     if f in ("softmax", "log_softmax", "softmin"):
         return f"F.{f}({x}, dim={d})" if g.chance(0.7) else f"{x}.{f}({d})" \
             if f != "softmin" else f"F.softmin({x}, {d})"
-    if f in ("hardtanh", "relu6") and g.torch.is_tensor(g.env[x]) \
+    if f in ("hardtanh", "relu6", "elu", "selu", "celu") and g.torch.is_tensor(g.env[x]) \
             and g.torch.is_floating_point(g.env[x]) and bool(g.env[x].isnan().any()):
         # EXCLUDED: the gradient of hardtanh at NaN differs inside PyTorch itself: its
         # vectorized CPU loop masks it to 0, its scalar tail (and its CUDA kernel) pass it
         # (a NaN in the first 32 of 40 float32 values gets 0, in the last 8 gets 1);
-        # minitorch passes it, as the scalar formula ``x <= lo || x >= hi ? 0 : g`` does
+        # minitorch passes it, as the scalar formula ``x <= lo || x >= hi ? 0 : g`` does.
+        # elu/selu/celu likewise: NaN in the vectorized loop, g·scale in the scalar one
         return None
     if f in ("relu", "silu", "mish", "selu", "logsigmoid", "relu6"):
         return f"F.{f}({x})"
@@ -703,6 +727,15 @@ def op_nn(g, x, shape, dt):
     if f == "layer_norm":
         k = int(g.rng.integers(1, nd + 1)) if nd else 0
         ns = shape[nd - k:]
+        t = g.env[x]
+        if k and t.numel() and _is_float(t.dtype):
+            v = t.detach().double().reshape(*shape[:nd - k], -1)
+            spread = (v.amax(-1) - v.amin(-1)).abs()
+            if bool((spread <= 1e-6 * v.abs().amax(-1).clamp(min=1e-30)).any()):
+                # EXCLUDED: layer_norm over a group whose values are all equal: its input
+                # gradient (and PyTorch's FMA output) is then a ratio of rounding residues,
+                # as var/std's above
+                return None
         if g.chance(0.5):
             w, b = g.fresh(ns, dt, layout=False), g.fresh(ns, dt, layout=False)
             if bool(g.env[w].detach().isinf().any()):
@@ -713,6 +746,11 @@ def op_nn(g, x, shape, dt):
                 w = f"{w}.nan_to_num(posinf=3.0, neginf=-3.0)"
             return f"F.layer_norm({x}, {tuple(ns)}, {w}, {b})"
         return f"F.layer_norm({x}, {tuple(ns)})"
+    if f == "normalize" and dt in ("float16", "bfloat16") and nd and shape[d % nd] == 1:
+        # EXCLUDED: a 16-bit normalize over a dim of size 1: the result is sign(x) and its
+        # exact gradient 0, a cancellation of 1/|x| against x·|x|/|x|², which rounding in
+        # 16 bits leaves as a residue of a few ulps of 1/|x| (its size depends on the order)
+        return None
     if f == "normalize":
         return f"F.normalize({x}, p={g.pick(['2.0', '1.0'])}, dim={d})"
     if f == "dropout":
@@ -764,10 +802,11 @@ def op_misc(g, x, shape, dt):
     f = g.pick(["cumsum", "cumprod", "diag", "diagonal", "trace", "einsum", "where_scalar",
                 "masked_select", "nonzero", "argwhere", "unbind", "swapaxes", "amax_tuple"])
     t = g.env[x]
-    if f == "cumprod" and t.requires_grad and bool(t.detach().isinf().any()):
-        # EXCLUDED: cumprod's gradient with an inf in the input: PyTorch's backward divides
-        # by the input (a reversed cumsum of grad*out, over x), so 0*inf/inf gives NaN
-        # where the exact gradient, and minitorch's (from the scan's products), is finite
+    if f == "cumprod" and t.requires_grad and not bool(t.detach().isfinite().all()):
+        # EXCLUDED: cumprod's gradient with an inf or NaN in the input: PyTorch's backward
+        # divides by the input (a reversed cumsum of grad*out, over x), so 0*inf/inf, or a
+        # NaN of a later output, gives NaN where the exact gradient, and minitorch's (from
+        # the scan's products), is finite
         f = "cumsum"
     if f in ("cumsum", "cumprod"):
         d = g.dim(nd)

@@ -534,6 +534,21 @@ def _not_supported(text, torch):
     pickle.dumps(torch.ones(1))
 
 
+@item("Memory layout of results")
+def _layout(text, torch):
+    x, tx = minitorch.ones(3, 4).t(), torch.ones(3, 4).t()
+    assert x.double().is_contiguous() and x.double().view(-1).shape == (12,)
+    assert not tx.double().is_contiguous()
+    assert isinstance(_raises(lambda: tx.double().view(-1)), RuntimeError)
+    assert not (x * 2).is_contiguous() and not x.exp().is_contiguous()  # cpu: kept
+    assert not (tx * 2).is_contiguous()
+    y = minitorch.ones(3, 4, device="cudasim").t()
+    assert (y * 2).is_contiguous()  # the kernel devices: C order
+    for t in (x, tx):
+        assert not t.clone().is_contiguous() and t.flip(0).stride() == (1, 4)
+    assert "x.t().double()" in text
+
+
 @item("Error types")
 def _error_types(text, torch):
     e = _raises(lambda: minitorch.tensor([1], dtype=minitorch.int32) + 2**40)

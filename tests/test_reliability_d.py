@@ -591,3 +591,149 @@ def test_cross_entropy_ignored_rows_pass_nan_back(device):
         y.backward()
         return y, x.grad
     _same(fn, device)
+
+
+# -- fuzz findings, seeds 20000-60000 ----------------------------------------------------
+
+@pytest.mark.parametrize("dt", ["bfloat16", "float16", "float32"])
+def test_pow_scalar_takes_the_tensors_16bit_dtype(device, dt):
+    """seed 20577: PyTorch's pow casts a Python float to a 16-bit tensor's dtype (bfloat16
+    x ** 1.004 is x ** 1.0078125; the backward's (-0.) ** (1e-3 - 1) is (-0.) ** -1.0)."""
+    def fn(m, dev):
+        x = m.tensor([-0.0, 0.0, 3.0, 100.0], dtype=getattr(m, dt), device=dev,
+                     requires_grad=True)
+        y = x.pow(1e-3)
+        y.backward(m.tensor([1.0, -1.0, 1.0, 1.0], dtype=y.dtype, device=dev))
+        return y, x.grad, x.detach() ** 1.004, 1.004 ** x.detach()
+    _same(fn, device)
+
+
+def test_pow_gradients_with_infinite_upstream(device):
+    """seeds 22177, 29034: the exponent's gradient is g times the masked factor (inf·0 is
+    NaN there), the base's a where (0 even for an infinite g); 0 ** b has -inf·g for b < 0."""
+    def fn(m, dev):
+        a = m.tensor([0.0, 0.0, 2.0, 0.0], device=dev, requires_grad=True)
+        b = m.tensor([0.5, -1.0, 0.0, 0.0], device=dev, requires_grad=True)
+        y = a ** b
+        y.backward(m.tensor([float("inf"), 1.0, float("inf"), 2.0], device=dev))
+        e = m.tensor([0.5, -2.0, 0.0, -1.0], device=dev, requires_grad=True)
+        z = 0 ** e
+        z.backward(m.tensor([1.0, 1.0, 1.0, 0.0], device=dev))
+        return y, a.grad, b.grad, z, e.grad
+    _same(fn, device)
+
+
+def test_kl_div_target_gradient_is_pytorchs_two_terms(device):
+    """seed 20061: xlogy(g, t) (masked at t = 0) + g·t/t: an infinite g meets log(1) = 0
+    as NaN, t = 0 gives NaN, as PyTorch."""
+    def fn(m, dev):
+        x = m.tensor([-float("inf"), -1.5, -0.5, 0.3], device=dev, requires_grad=True)
+        t = m.tensor([2.0, 0.0, 1.0, 1.0], device=dev, requires_grad=True)
+        y = m.nn.functional.kl_div(x, t, reduction="none")
+        y.backward(m.tensor([1.0, 1.0, float("inf"), 0.0], device=dev))
+        return y, x.grad, t.grad
+    _same(fn, device)
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+def test_16bit_composites_round_once(device, dt):
+    """seeds 24947, 26735: float16/bfloat16 sigmoid and round(decimals=) compute in float32
+    and round once, as PyTorch (bfloat16 sigmoid(4.5) is 0.98828125, not 0.9921875; float16
+    (-2.0507).round(decimals=1) is -2.1); binary cross-entropy rounds every step, as
+    PyTorch's kernel does in Half arithmetic."""
+    def fn(m, dev):
+        d = getattr(m, dt)
+        x = m.tensor([4.5, -2.0507, 0.3, -7.25, 1.0], dtype=d, device=dev)
+        p, t = x.sigmoid(), (x * 0.5).sigmoid()
+        return (p, x.round(decimals=1), x.round(decimals=2),
+                m.nn.functional.binary_cross_entropy(p, t, reduction="none"))
+    _same(fn, device)
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+@pytest.mark.parametrize("kw", [{"dim": 1}, {"dim": 0}, {"dim": 2, "keepdim": True}, {}],
+                         ids=str)
+def test_16bit_prod_rounds_after_every_multiply_on_cpu(dt, kw):
+    """seed 39022: PyTorch's CPU float16/bfloat16 prod rounds each product, in order (its
+    sum accumulates in float32)."""
+    g = np.random.default_rng(0)
+    data = g.standard_normal((40, 7, 3))
+    got = minitorch.tensor(data, dtype=getattr(minitorch, dt)).prod(**kw)
+    want = torch.tensor(data).to(getattr(torch, dt)).prod(**kw)
+    np.testing.assert_array_equal(got.float().numpy(), want.float().numpy())
+
+
+def test_clamp_bounds_in_the_16bit_dtype_for_the_gradient(device):
+    """seed 39063: float16 clamp(min=1e-12) is clamp(min=0), in the backward too."""
+    def fn(m, dev):
+        x = m.tensor([0.0, 1e-3, -1.0], dtype=m.float16, device=dev, requires_grad=True)
+        y = x.clamp(min=1e-12)
+        y.backward(m.tensor([float("nan"), 1.0, 1.0], dtype=m.float16, device=dev))
+        return y, x.grad
+    _same(fn, device)
+
+
+@pytest.mark.parametrize("args", [(1, 5), ((1, 2), (0, 9)), (1, None)], ids=str)
+def test_roll_of_an_empty_tensor_checks_no_dims(device, args):
+    """seeds 22193, 42637."""
+    _same(lambda m, dev: m.roll(m.zeros(0, 3, device=dev), *args), device)
+
+
+def test_sum_with_dtype_gives_the_gradient_in_the_inputs_dtype(device):
+    """seed 46097: (a @ b).sum(0, dtype=float64) backward reached the float32 matmul with a
+    float64 gradient (a RuntimeError)."""
+    def fn(m, dev):
+        a = m.ones(2, 3, device=dev, requires_grad=True)
+        b = m.ones(3, 2, device=dev, requires_grad=True)
+        (a @ b).sum(0, dtype=m.float64).sum().backward()
+        c = m.ones(3, dtype=m.float16, device=dev, requires_grad=True)
+        c.sum(dtype=m.float32).backward()
+        return a.grad, b.grad, c.grad
+    _same(fn, device)
+
+
+def test_add_alpha_scales_in_the_result_dtype(device):
+    """seed 49180: -0. + (-1)·False is -0. (False·-1 in float64 is -0.), as PyTorch."""
+    def fn(m, dev):
+        x = m.tensor([-0.0, 0.0, -0.0, 0.0], dtype=m.float64, device=dev)
+        b = m.tensor([False, False, True, True], device=dev)
+        return (1 / m.add(x, b, alpha=-1), 1 / m.add(x, m.tensor([0, 0, 1, 1], device=dev),
+                                                      alpha=-1))
+    _same(fn, device)
+
+
+def test_nan_to_num_gradient_is_g_times_isfinite(device):
+    """seed 54426: a NaN gradient stays NaN at a replaced position (PyTorch's g·isfinite)."""
+    def fn(m, dev):
+        x = m.tensor([1.0, float("inf"), float("nan")], device=dev, requires_grad=True)
+        y = x.nan_to_num()
+        assert type(y.grad_fn).__name__ == "NanToNumBackward0"
+        y.backward(m.tensor([float("nan"), float("nan"), 1.0], device=dev))
+        return y, x.grad
+    _same(fn, device)
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, float("inf")])
+def test_normalize_is_pytorchs_composition(device, p):
+    """seed 39063: the vector norm node, clamped, expanded, divided (so a zero row's
+    gradient is 1/eps, a NaN row's NaN)."""
+    def fn(m, dev):
+        x = m.tensor([[0.0, 0.0], [3.0, -4.0], [1.0, float("nan")]], device=dev,
+                     requires_grad=True)
+        y = m.nn.functional.normalize(x, p=p, dim=1)
+        y.backward(m.ones(3, 2, device=dev))
+        return y, x.grad
+    _same(fn, device)
+
+
+@pytest.mark.filterwarnings("ignore:Using a target size")
+def test_smooth_l1_mse_l1_broadcast_before_promoting(device):
+    """seed 34827: PyTorch broadcasts the pair first, so a 0-d float64 target beside a
+    float32 input gives float64 (huber_loss does not broadcast)."""
+    def fn(m, dev):
+        x = m.tensor([0.2, 2.3], device=dev)
+        t = m.tensor(0.9, dtype=m.float64, device=dev)
+        F = m.nn.functional
+        return [f(a, b) for f in (F.smooth_l1_loss, F.mse_loss, F.l1_loss, F.huber_loss)
+                for a, b in ((x, t), (t, x))]
+    _same(fn, device)

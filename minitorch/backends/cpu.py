@@ -262,6 +262,10 @@ class CpuBackend(Backend):
             return _arr(f(x))
         if op == "relu":
             return _arr(np.maximum(x, x.dtype.type(0)))
+        if op in ("sigmoid", "rsqrt") and x.dtype.itemsize == 2 and x.dtype.kind in "fV":
+            # float16/bfloat16: the composite in float32, rounded once (PyTorch's opmath;
+            # rounding each step in 16 bits is off by an ulp: bfloat16 sigmoid(4.5))
+            return _arr(self.unary(op, x.astype(np.float32)).astype(x.dtype))
         if op == "sigmoid":
             return _arr(_sigmoid(x))
         if op == "rsqrt":
@@ -289,6 +293,22 @@ class CpuBackend(Backend):
     def reduce(self, op, x, axes, keepdim):
         if not x.size and op in ("max", "min") and any(x.shape[a] == 0 for a in axes):
             raise ValueError(f"zero-size array to reduction operation {op} which has no identity")
+        if op == "prod" and _is_low(x) and x.size:
+            # PyTorch's 16-bit prod rounds after every multiply, in order (its sum
+            # accumulates in float32): the reduced dims first, one multiply per row of them
+            nd = x.ndim
+            red = tuple(sorted({a % nd for a in axes}))
+            rest = tuple(i for i in range(nd) if i not in red)
+            k = 1
+            for a in red:
+                k *= x.shape[a]
+            y = np.transpose(x, red + rest).reshape((k,) + tuple(x.shape[i] for i in rest))
+            r = np.array(y[0], copy=True)
+            for i in range(1, k):
+                np.multiply(r, y[i], out=r)
+            if keepdim:
+                r = r.reshape(tuple(1 if i in red else x.shape[i] for i in range(nd)))
+            return _arr(r)
         if op in ("sum", "prod") and _is_low(x):  # accumulate in float32, round once
             return self.reduce(op, x.astype(np.float32), axes, keepdim).astype(x.dtype)
         r = _REDUCE[op](x, axis=axes, keepdims=keepdim)

@@ -237,6 +237,15 @@ class Pow(_Binary):
     def forward(cls, ctx, a, b):
         if _is_bool(a) and _is_bool(b):  # (a bool tensor with a Python bool: see pow())
             raise NotImplementedError('"pow" not implemented for \'Bool\'')
+        # PyTorch's pow casts a Python float to a float16/bfloat16 tensor's dtype (the other
+        # binary ops keep it in float32): bfloat16 x ** 1.004 is x ** 1.0078125, and the
+        # backward's x ** (1e-3 - 1) is x ** -1.0 (so -inf at -0.0)
+        if b.__class__ is float and a.__class__ is Tensor and a._data.dtype.itemsize == 2 \
+                and a._data.dtype.kind in "fV":
+            b = float(a.dtype.np.type(b))
+        elif a.__class__ is float and b.__class__ is Tensor and b._data.dtype.itemsize == 2 \
+                and b._data.dtype.kind in "fV":
+            a = float(b.dtype.np.type(a))
         if (b.__class__ is float and (b == 0.5 or b == -0.5) and a.__class__ is Tensor
                 and a._data.dtype in _ROOT_DTYPES):
             # PyTorch computes float/double/bfloat16 (not half) x ** 0.5 as sqrt(x) and
@@ -265,7 +274,7 @@ class Pow(_Binary):
                     ga = g * sb * a ** (sb - 1)
             else:
                 ga = g * b * where(b == 0, 1.0, a) ** (b - 1)
-                ga = where(b == 0, 0.0, ga)
+                ga = where(b == 0, 0.0, ga)  # (PyTorch's where: 0 even for an infinite g)
             ga = ctx.a_grad(ga)
         if ctx.needs_input_grad[1]:
             base = a if a is not None else sa
@@ -273,9 +282,13 @@ class Pow(_Binary):
             if isinstance(base, Tensor):
                 # d/db a**b = a**b * log(a), defined as 0 where a == 0 and b >= 0
                 safe = where((base == 0) & (b >= 0), 1.0, base)
-                gb = where((base == 0) & (b >= 0), 0.0, g * out * safe.log())
+                # (PyTorch's: g times the masked factor, so an infinite g gives NaN there)
+                gb = g * where((base == 0) & (b >= 0), 0.0, out * safe.log())
             else:
-                gb = g * out * float(np.log(base)) if base != 0 else g * 0.0
+                if base != 0:
+                    gb = g * (out * float(np.log(base)))
+                else:  # PyTorch's: 0 where b >= 0, else 0**b · log 0 = inf · -inf
+                    gb = g * where(b >= 0, 0.0, out * float("-inf"))
             gb = ctx.b_grad(gb)
         return ga, gb
 
@@ -617,6 +630,8 @@ def _alpha(input, other, alpha):
     if rt is D.bool:
         alpha = bool(alpha)
         return other if alpha else other & False
+    if isinstance(other, Tensor) and other.dtype is not rt and rt.is_floating_point:
+        other = other.to(rt)  # in the result dtype first: 0 * -1 is -0.0 there, as PyTorch's
     scaled = other * alpha
     if isinstance(scaled, Tensor) and scaled.dtype is not rt and scaled.dim():
         scaled = scaled.to(rt)  # int other * float alpha: in input's float dtype, as PyTorch
@@ -883,6 +898,10 @@ def round(input, *, decimals: int = None):  # noqa: A001
         return _round(input)
     scale = float(input._data.dtype.type(10.0) ** input._data.dtype.type(
         decimals if decimals > 0 else -decimals))  # (abs is shadowed in this module)
+    if input._data.dtype.itemsize == 2:  # float16/bfloat16: in float32, rounded once (as
+        x = input.float()                 # PyTorch's opmath kernel: x·10**d is not rounded)
+        r = _round(x * scale) / scale if decimals > 0 else _round(x / scale) * scale
+        return r.to(input.dtype)
     if decimals > 0:
         return _round(input * scale) / scale
     return _round(input / scale) * scale
@@ -917,19 +936,34 @@ def isfinite(self):
     return ~(isnan(self) | isinf(self))
 
 
+class NanToNum(Function):
+    """NaN -> ``nan``, +inf -> ``hi``, -inf -> ``lo``; PyTorch's gradient ``g * isfinite(x)``
+    (so a NaN g stays NaN at a replaced position, where a ``where`` would give 0)."""
+
+    @staticmethod
+    def forward(ctx, x, nan, hi, lo):
+        ctx.save_for_backward(x)
+        r = where(isnan(x), nan, x)
+        r = where(x == float("inf"), hi, r)
+        return where(x == float("-inf"), lo, r)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * isfinite(x).to(g.dtype), None, None, None
+
+
 def nan_to_num(self, nan: float = 0.0, posinf=None, neginf=None):
     """NaN -> ``nan``, +inf -> ``posinf``, -inf -> ``neginf`` (by default the dtype's
     largest and lowest finite values), as torch.nan_to_num; integers and bools come back as
-    a copy.  The gradient is zero where a value was replaced."""
+    a copy.  The gradient is ``g`` where x is finite, ``0·g`` where it was replaced."""
     if self._data.dtype.kind in "biu":
         return self.clone()
     from .. import _dtype as D
     info = D.finfo(self.dtype)
     hi = info.max if posinf is None else posinf
     lo = info.min if neginf is None else neginf
-    r = where(isnan(self), nan, self)
-    r = where(self == float("inf"), hi, r)
-    return where(self == float("-inf"), lo, r)
+    return NanToNum.apply(self, nan, hi, lo)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1003,7 +1037,9 @@ class Clamp(Function):
             x = (be.binary("minimum", x, hi_) if hi != 0 or x.dtype.kind not in "fV" else
                  be.where(be.binary("gt", x, hi_), hi_, x))
         ctx.save_for_backward(a)
-        ctx.bounds = (lo, hi)
+        if x.dtype.kind in "fV" and x.dtype.itemsize == 2:  # the bounds as the forward used
+            lo, hi = (None if v is None else float(x.dtype.type(v)) for v in (lo, hi))
+        ctx.bounds = (lo, hi)  # them: in float16, clamp(min=1e-12) is clamp(min=0)
         return x
 
     @staticmethod

@@ -9,7 +9,7 @@ from typing import Optional
 import numpy as np
 
 from .. import _dtype as D
-from ..autograd.function import Function
+from ..autograd.function import Function, is_grad_enabled
 from ..tensor import Tensor, _wrap_dim
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
@@ -58,11 +58,14 @@ class Sum(Function):
         elif x.dtype.kind in "biu":
             x = be.astype(x, D.int64)
         ctx.args = (x.shape, dims, keepdim)
+        ctx.src = a.dtype if dtype is not None and dtype is not a.dtype else None
         return be.reduce("sum", x, dims, keepdim)
 
     @staticmethod
     def backward(ctx, g):
         shape, dims, keepdim = ctx.args
+        if ctx.src is not None:  # sum(dtype=): the gradient in the input's dtype, as PyTorch's
+            g = g.to(ctx.src)
         return expand_back(g, shape, dims, keepdim), None, None, None
 
 
@@ -120,6 +123,10 @@ class Prod(Function):
         zero = (a == 0).any()
         safe = D_where(zero, 1.0, a)  # (no 0 divisor: the unused branch's gradient is no NaN)
         others = D_where(zero, _exclusive_prod(a, dims), full / safe)
+        if len(dims) == a.dim() and not is_grad_enabled():
+            # PyTorch's full-product rule: two zeros or more and no graph to build -> zeros
+            # (NaNs elsewhere included); with create_graph, the exclusive products
+            return D_where((a == 0).sum() >= 2, 0.0, gk * others), None, None
         return gk * others, None, None
 
 

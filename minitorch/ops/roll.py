@@ -16,6 +16,8 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
     if len(shifts) != len(dims):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
                            f"dims:{len(dims)}")
+    if not input.numel():  # (PyTorch returns an empty input's copy before the dim checks)
+        return input.clone()
     out = input
     for s, d in zip(shifts, dims):
         d = _wrap_dim(d, input.dim())

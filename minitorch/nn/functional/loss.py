@@ -61,12 +61,17 @@ def _check_reduction(reduction: str) -> None:
         raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
-def _float_pair(kernel: str, input, target):
+def _float_pair(kernel: str, input, target, broadcast: bool = False):
     """PyTorch's pointwise losses run in the promoted dtype and exist for floats only: its
-    dispatch error for other dtypes, and both operands cast to the promoted dtype."""
+    dispatch error for other dtypes, and both operands cast to the promoted dtype.  With
+    ``broadcast`` (mse, l1, smooth_l1: PyTorch broadcasts the pair first), a 0-d operand
+    beside a dimensioned one promotes as a dimensioned one does."""
     if not (isinstance(input, Tensor) and isinstance(target, Tensor)):
         return input, target
-    rt = D.result_type(input, target)
+    if broadcast and (input.ndim or target.ndim):
+        rt = D.promote_types(input.dtype, target.dtype)
+    else:
+        rt = D.result_type(input, target)
     if not rt.is_floating_point:
         raise NotImplementedError(f'"{kernel}" not implemented for \'{rt.pt_name}\'')
     return (input if input.dtype is rt else input.to(rt),
@@ -91,6 +96,10 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
         input, target, weight = _ac.cast_fp32(input, target, weight)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _warn_size(input, target)
+    if isinstance(input, Tensor) and isinstance(target, Tensor) and \
+            bool(input.ndim) != bool(target.ndim):  # PyTorch broadcasts the pair first (so a
+        from ...ops.shape import broadcast_tensors
+        input, target = broadcast_tensors(input, target)  # 0-d operand promotes as dimensioned)
     loss = (input - target).abs()
     return _reduce(loss if weight is None else loss * weight, reduction)
 
@@ -137,7 +146,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     if _ac.active:  # autocast (minitorch/amp): runs in float32
         input, target, weight = _ac.cast_fp32(input, target, weight)
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    input, target = _float_pair("mse_cpu", input, target)
+    input, target = _float_pair("mse_cpu", input, target, broadcast=True)
     _warn_size(input, target)
     if (weight is None and reduction in ("mean", "sum", "none") and isinstance(target, Tensor)
             and input._data.shape == target._data.shape
@@ -157,7 +166,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
-    input, target = _float_pair("smooth_l1_cpu", input, target)
+    input, target = _float_pair("smooth_l1_cpu", input, target, broadcast=True)
     _warn_size(input, target)
     if beta == 0.0:
         return l1_loss(input, target, reduction=reduction)
@@ -473,6 +482,7 @@ class BinaryCrossEntropy(Function):
     def forward(ctx, x, t, w):
         be = x._device._be
         a, b = x._data, t._data
+        # (float16/bfloat16: each step rounds to the dtype, as PyTorch's kernel's Half math)
         lx = be.binary("maximum", be.unary("log", a), -100.0)
         l1x = be.binary("maximum", be.unary("log1p", be.unary("neg", a)), -100.0)
         loss = be.binary("add", be.binary("mul", b, lx),
@@ -557,8 +567,10 @@ class _XLogX(Function):
     @staticmethod
     def backward(ctx, g):
         (t,) = ctx.saved_tensors
-        nz = t != 0
-        return g * (where(nz, t.log(), 0.0) + t / t)
+        # PyTorch's two terms exactly: xlogy(g, t) masked at t = 0 (xlogy is 0 where g is 0
+        # and t is no NaN), plus g·t/t -- so an infinite g meets log(1) = 0 as NaN, as there
+        first = where((t == 0) | ((g == 0) & (t == t)), 0.0, g * t.log())
+        return first + g * t / t
 
 
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,

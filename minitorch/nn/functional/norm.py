@@ -211,12 +211,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
     if isinstance(input, Tensor) and not input.dtype.is_floating_point:
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {input.dtype.pt_name}")
-    if p == 2.0:
-        sq = (input * input).sum(dim, keepdim=True)
-        pos = sq != 0  # (not sq > 0: a NaN norm stays NaN)
-        norm = sq.where(pos, 1.0).sqrt().where(pos, 0.0)  # no 0/0 in the gradient at 0
-    else:
-        a = input.abs()
-        norm = a.amax(dim, keepdim=True) if p == float("inf") else \
-            (a ** p).sum(dim, keepdim=True) ** (1.0 / p)
+    # PyTorch's composition: the vector norm (one node, its gradient: 0 where the norm is
+    # 0), clamped, expanded, divided into the input
+    norm = input.norm(p, dim, keepdim=True)
     return input / norm.clamp(min=eps).expand_as(input)
