@@ -737,3 +737,15 @@ def test_smooth_l1_mse_l1_broadcast_before_promoting(device):
         return [f(a, b) for f in (F.smooth_l1_loss, F.mse_loss, F.l1_loss, F.huber_loss)
                 for a, b in ((x, t), (t, x))]
     _same(fn, device)
+
+
+@pytest.mark.parametrize("call", ["prod()", "prod(0)", "prod(0, keepdim=True)"])
+def test_prod_two_zeros_rule_is_only_for_the_whole_product(device, call):
+    """cudasim seed 19127: prod() with two zeros gives zero gradients, prod(dim) the
+    exclusive products (0 · -inf is NaN there), as PyTorch."""
+    def fn(m, dev):
+        x = m.tensor([-float("inf"), 1.0, 0.0, 1.0, 0.0], device=dev, requires_grad=True)
+        y = eval("x." + call)
+        y.backward(m.ones(y.shape, device=dev))
+        return y, x.grad
+    _same(fn, device)

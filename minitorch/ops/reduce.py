@@ -98,36 +98,37 @@ class Prod(Function):
     _raw_forward = True
 
     @staticmethod
-    def forward(ctx, a, dims, keepdim):
+    def forward(ctx, a, dims, keepdim, whole=False):
         x = a._data
         be = a._device._be
         if x.dtype.kind in "biu":
             x = be.astype(x, D.int64)
         ctx.save_for_backward(a)
-        ctx.args = (dims, keepdim)
+        ctx.args = (dims, keepdim, whole)  # whole: prod() of every element (no dim given)
         return be.reduce("prod", x, dims, keepdim)
 
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
-        dims, keepdim = ctx.args
+        dims, keepdim, whole = ctx.args
         shape = a._data.shape
         gk = expand_back(g, shape, dims, keepdim)
         if not dims or not a.numel():
-            return gk, None, None
+            return gk, None, None, None
         # PyTorch's rule: with no zero anywhere in the input, grad * (prod / x); with one,
         # the product of the *other* elements from exclusive cumulative products (exact
         # with zeros; also where inf meets them).  Chosen on the device (no sync): both
         # computed, ``where`` on whether the input holds a zero at all.
-        full = Prod.apply(a, dims, True).expand(shape)
+        full = Prod.apply(a, dims, True, whole).expand(shape)
         zero = (a == 0).any()
         safe = D_where(zero, 1.0, a)  # (no 0 divisor: the unused branch's gradient is no NaN)
         others = D_where(zero, _exclusive_prod(a, dims), full / safe)
-        if len(dims) == a.dim() and not is_grad_enabled():
-            # PyTorch's full-product rule: two zeros or more and no graph to build -> zeros
-            # (NaNs elsewhere included); with create_graph, the exclusive products
-            return D_where((a == 0).sum() >= 2, 0.0, gk * others), None, None
-        return gk * others, None, None
+        if whole and not is_grad_enabled():
+            # PyTorch's prod() rule (not prod(dim)'s): two zeros or more and no graph to
+            # build -> zeros (NaNs elsewhere included); with create_graph, the exclusive
+            # products
+            return D_where((a == 0).sum() >= 2, 0.0, gk * others), None, None, None
+        return gk * others, None, None, None
 
 
 def _exclusive_prod(a: Tensor, dims: tuple) -> Tensor:
@@ -164,7 +165,7 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     # (PyTorch's prod takes one int dim; a tuple is accepted here, as sum's is)
     if dtype is not None:
         input = input.to(D.to_dtype(dtype))
-    return Prod.apply(input, norm_dims(dim, input._data.ndim), keepdim)
+    return Prod.apply(input, norm_dims(dim, input._data.ndim), keepdim, dim is None)
 
 
 class _Extreme(Function):
