@@ -600,6 +600,11 @@ def op_index(g, x, shape, dt):
             # EXCLUDED: storing NaN, inf or out-of-range floats into an integer tensor (the
             # same undefined C conversion as .int() above)
             v = "1"
+        if dt in ("int32", "int64", "bool") and g.torch.is_tensor(t) and t.requires_grad:
+            # EXCLUDED: a value that requires grad stored into an integer tensor: PyTorch
+            # then marks the integer tensor as requiring grad, and its next op raises
+            # "Autograd not support dtype" (a quirk, not a behaviour to copy)
+            v = f"{v}.detach()"
         g.run(f"{name}[{key}] = {v}")
         return name
     raise AssertionError(f)
@@ -650,6 +655,11 @@ def op_matmul(g, x, shape, dt):
     o = g.pick([1, 3])
     w = g.fresh((o, k), dt)
     b = g.fresh((o,), dt) if g.chance(0.5) else "None"
+    if b != "None" and dt in ("float16", "bfloat16"):
+        # EXCLUDED: a 16-bit linear with a bias: minitorch's kernel devices round the Tensor
+        # Core product before the bias (docs/design.md §7, "Float results"); its cpu and
+        # PyTorch round once -- an ulp that a later exp turns into percents
+        return f"F.linear({x}, {w}, None) + {b}"
     return f"F.linear({x}, {w}, {b})"
 
 
@@ -801,13 +811,6 @@ def op_misc(g, x, shape, dt):
     nd = len(shape)
     f = g.pick(["cumsum", "cumprod", "diag", "diagonal", "trace", "einsum", "where_scalar",
                 "masked_select", "nonzero", "argwhere", "unbind", "swapaxes", "amax_tuple"])
-    t = g.env[x]
-    if f == "cumprod" and t.requires_grad and not bool(t.detach().isfinite().all()):
-        # EXCLUDED: cumprod's gradient with an inf or NaN in the input: PyTorch's backward
-        # divides by the input (a reversed cumsum of grad*out, over x), so 0*inf/inf, or a
-        # NaN of a later output, gives NaN where the exact gradient, and minitorch's (from
-        # the scan's products), is finite
-        f = "cumsum"
     if f in ("cumsum", "cumprod"):
         d = g.dim(nd)
         extra = f", dtype=m.{g.dtype()}" if g.chance(0.15) else ""

@@ -471,6 +471,14 @@ def _float_results(text, torch):
     assert (mine != theirs).any()
     np.testing.assert_allclose(mine, theirs, rtol=1e-6)
     assert minitorch.tensor(a).sum().item() != torch.tensor(a).sum().item()
+    g = np.random.default_rng(1)
+    xwb = g.standard_normal((30, 20)), g.standard_normal((10, 20)), g.standard_normal(10)
+    want = torch.nn.functional.linear(*[torch.tensor(v).bfloat16() for v in xwb]).float()
+    for dev, same in (("cpu", True), ("cudasim", False)):
+        got = minitorch.nn.functional.linear(
+            *[minitorch.tensor(v, device=dev).bfloat16() for v in xwb]).float().cpu()
+        assert bool((got.numpy() == want.numpy()).all()) is same, dev
+    assert "round product plus bias once" in text
 
 
 @item("next_functions")

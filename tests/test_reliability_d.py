@@ -749,3 +749,40 @@ def test_prod_two_zeros_rule_is_only_for_the_whole_product(device, call):
         y.backward(m.ones(y.shape, device=dev))
         return y, x.grad
     _same(fn, device)
+
+
+@pytest.mark.parametrize("row", [[2.0, 3.0, 4.0], [2.0, 0.0, 4.0, 5.0], [0.0, 3.0, 0.0, 5.0],
+                                 [1.5, float("inf"), 2.0], [float("nan"), 2.0, 3.0],
+                                 [0.0, float("inf"), 2.0, 0.0, 3.0], [0.0, 0.0]], ids=str)
+def test_cumprod_gradient_is_pytorchs(device, row):
+    """seeds 4901, 22664, 24191, 75535: cumprod is one node (CumprodBackward0) with
+    PyTorch's gradient: reversed_cumsum(out·g)/x without zeros (inf/inf is NaN there, as
+    PyTorch's), exact products before and at the first zero, 0 after it."""
+    def fn(m, dev):
+        x = m.tensor([row, row[::-1]], dtype=m.float64, device=dev, requires_grad=True)
+        y = x.cumprod(1)
+        assert type(y.grad_fn).__name__ == "CumprodBackward0"
+        y.backward(m.tensor([[1.0, -2.0, 0.5, 1.0, 2.0][:len(row)]] * 2, dtype=m.float64,
+                            device=dev))
+        return y, x.grad
+    _same(fn, device)
+
+
+@pytest.mark.parametrize("x", [[[0.3, 0.0, 1.2, 2.0], [1.5, 0.5, 0.0, 0.0]],
+                               [[0.3, 0.7, 1.2, 2.0], [1.5, 0.5, -1.0, 3.0]]], ids=str)
+@pytest.mark.parametrize("dim", [0, 1])
+def test_cumprod_gradgrad_with_zeros(device, x, dim):
+    t = minitorch.tensor(x, dtype=minitorch.float64, device=device, requires_grad=True)
+    assert minitorch.autograd.gradcheck(lambda a: a.cumprod(dim), (t,))
+    assert minitorch.autograd.gradgradcheck(lambda a: a.cumprod(dim), (t,))
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+def test_16bit_linear_with_bias_rounds_once_on_cpu(dt):
+    """seed 88948: PyTorch's addmm sums product and bias in float32 and rounds once."""
+    g = np.random.default_rng(0)
+    xwb = g.standard_normal((30, 20)), g.standard_normal((10, 20)), g.standard_normal(10)
+    got = minitorch.nn.functional.linear(*[minitorch.tensor(v).to(getattr(minitorch, dt))
+                                           for v in xwb])
+    want = torch.nn.functional.linear(*[torch.tensor(v).to(getattr(torch, dt)) for v in xwb])
+    np.testing.assert_array_equal(got.float().numpy(), want.float().numpy())

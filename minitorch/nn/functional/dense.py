@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ... import _dtype as D
 from ...amp import autocast_mode as _ac  # issue 18: autocast's one check
 from ...autograd.function import Function
 from ...ops.linalg import MatMul, _check_pair, _mm_error, _rows
@@ -27,7 +28,16 @@ class Addmm(Function):
         be = x._device._be
         nig = ctx.needs_input_grad
         ctx.save_for_backward(x if nig[1] else None, w if nig[0] else None)
-        out = be.matmul(x._data, be.permute(w._data, (1, 0)))
+        xd, wd = x._data, w._data
+        if b is not None and xd.dtype.itemsize == 2 and xd.dtype.kind in "fV" \
+                and x._device.type == "cpu":
+            # float16/bfloat16 on cpu: product and bias summed in float32, rounded once (as
+            # PyTorch's addmm).  The kernel devices round the Tensor Core product first,
+            # then add (docs/design.md §7, "Float results")
+            f32 = D.float32
+            out = be.matmul(be.astype(xd, f32), be.permute(be.astype(wd, f32), (1, 0)))
+            return be.astype(be.binary("add", out, be.astype(b._data, f32)), x.dtype)
+        out = be.matmul(xd, be.permute(wd, (1, 0)))
         if b is not None:
             out = be.binary("add", out, b._data)
         return out
