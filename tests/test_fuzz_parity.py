@@ -2,7 +2,7 @@
 
 Each seed is one random program of 1-4 ops over random inputs; minitorch must agree with
 PyTorch on every value, dtype, gradient and exception class (see tests/_fuzz.py for what is
-generated and compared).  CI runs ``MINITORCH_FUZZ_CASES`` seeds (default 300) per device;
+generated and compared).  CI runs ``MINITORCH_FUZZ_CASES`` seeds (default 1000) per device;
 for thousands set ``MINITORCH_FUZZ_MANY`` (e.g. ``MINITORCH_FUZZ_MANY=5000``), and
 ``MINITORCH_FUZZ_SEED0`` to start elsewhere.  A failure prints the seed and the program with
 its data: ``python tests/_fuzz.py SEED --device DEV`` reruns it alone.
@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import _fuzz  # noqa: E402
 
 SEED0 = int(os.environ.get("MINITORCH_FUZZ_SEED0", "0"))
-N = int(os.environ.get("MINITORCH_FUZZ_MANY") or os.environ.get("MINITORCH_FUZZ_CASES", "300"))
+N = int(os.environ.get("MINITORCH_FUZZ_MANY") or os.environ.get("MINITORCH_FUZZ_CASES", "1000"))
 BLOCK = 25  # seeds per test item: per-item overhead stays small, failures still name seeds
 
 

@@ -786,3 +786,28 @@ def test_16bit_linear_with_bias_rounds_once_on_cpu(dt):
                                            for v in xwb])
     want = torch.nn.functional.linear(*[torch.tensor(v).to(getattr(torch, dt)) for v in xwb])
     np.testing.assert_array_equal(got.float().numpy(), want.float().numpy())
+
+
+@pytest.mark.parametrize("f", ["silu", "mish"])
+@pytest.mark.parametrize("dt", ["float32", "float64", "float16", "bfloat16"])
+def test_silu_mish_are_one_node_with_pytorchs_gradient(device, f, dt):
+    """seed 12222: silu (mish) as x·σ(x) composed gave the product rule's g·σ + g·x·σ',
+    inf - inf = NaN for an infinite g; PyTorch's SiluBackward0 is g·σ·(1 + x(1 - σ))."""
+    def fn(m, dev):
+        d = getattr(m, dt)
+        x = m.tensor([1.96, -7.63, 8.98, -0.0, float("nan"), 30.0, -30.0, float("inf")],
+                     dtype=d, device=dev, requires_grad=True)
+        y = getattr(m.nn.functional, f)(x)
+        assert type(y.grad_fn).__name__ == f.title() + "Backward0"
+        y.backward(m.tensor([float("inf"), -float("inf"), 1.0, 1.0, 1.0, 2.0, -1.0, 1.0],
+                            dtype=d, device=dev))
+        return y, x.grad
+    got = _outcome(lambda: fn(minitorch, device))
+    want = _outcome(lambda: fn(torch, "cpu"))
+    assert got[0] == want[0] == "ok", (got, want)
+    for a, b in zip(got[1], want[1]):
+        np.testing.assert_allclose(np.asarray(a[0], dtype=float), np.asarray(b[0], dtype=float),
+                                   rtol=1e-2 if dt in ("float16", "bfloat16") else 1e-6)
+    x = minitorch.tensor([0.3, -1.2, 2.0], dtype=minitorch.float64, device=device,
+                         requires_grad=True)
+    assert minitorch.autograd.gradgradcheck(getattr(minitorch.nn.functional, f), (x,))

@@ -351,12 +351,53 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     return Gelu.apply(input, approximate)
 
 
+def _opmath(x: Tensor) -> Tensor:
+    """float16/bfloat16 computed in float32 (rounded once at the end), as PyTorch's kernels."""
+    return x.float() if x.dtype.itemsize == 2 else x
+
+
+class Silu(Function):
+    """x·σ(x) as one node with PyTorch's gradient, g·σ·(1 + x·(1 - σ)) (the product rule's
+    two terms, g·σ + g·x·σ'(x), give inf - inf = NaN for an infinite g)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        y = _opmath(x)
+        return (y * y.sigmoid()).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        y = _opmath(x)
+        s = y.sigmoid()
+        return (_opmath(g) * s * (1 + y * (1 - s))).to(g.dtype)
+
+
+class Mish(Function):
+    """x·tanh(softplus(x)) as one node with PyTorch's gradient,
+    g·(tanh(sp) + x·σ(x)·(1 - tanh(sp)²))."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        y = _opmath(x)
+        return (y * softplus(y).tanh()).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        y = _opmath(x)
+        t = softplus(y).tanh()
+        return (_opmath(g) * (t + y * y.sigmoid() * (1 - t * t))).to(g.dtype)
+
+
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x·σ(x)."""
     _float_only(input, "silu_cpu")
     if inplace:
-        return _inplace(lambda x: x * x.sigmoid())(input)
-    return input * input.sigmoid()
+        return _inplace(Silu.apply)(input)
+    return Silu.apply(input)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -374,8 +415,8 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x·tanh(softplus(x))."""
     _float_only(input, "mish_cpu")
     if inplace:
-        return _inplace(lambda x: x * softplus(x).tanh())(input)
-    return input * softplus(input).tanh()
+        return _inplace(Mish.apply)(input)
+    return Mish.apply(input)
 
 
 def sigmoid(input: Tensor) -> Tensor:
