@@ -811,3 +811,39 @@ def test_silu_mish_are_one_node_with_pytorchs_gradient(device, f, dt):
     x = minitorch.tensor([0.3, -1.2, 2.0], dtype=minitorch.float64, device=device,
                          requires_grad=True)
     assert minitorch.autograd.gradgradcheck(getattr(minitorch.nn.functional, f), (x,))
+
+
+@pytest.mark.parametrize("expr", ["True // x", "x // True", "True % x", "x % False",
+                                  "m.fmod(x, True)", "2 // x"])
+def test_bool_floor_division_with_a_python_bool(device, expr):
+    """seeds 110601, 135399: a Python bool with a bool tensor has no floor-division kernel
+    (NotImplementedError), whichever side it is on."""
+    def fn(m, dev):
+        x = m.tensor([True, False], device=dev)
+        return eval(expr)
+    _same(fn, device, words=False)
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+def test_16bit_mean_log2_log10_round_once(dt):
+    """seeds 121130, 122418: float16/bfloat16 mean (and mse_loss's mean) sum and divide in
+    float32, log2/log10 divide the float32 log: one rounding each, as PyTorch (bfloat16
+    log2(2.) was 0.99609375)."""
+    g = np.random.default_rng(0)
+    data = g.standard_normal((500, 7))
+    a, b = minitorch.tensor(data).to(getattr(minitorch, dt)), \
+        torch.tensor(data).to(getattr(torch, dt))
+    F, TF = minitorch.nn.functional, torch.nn.functional
+    for got, want in ((a.mean(1), b.mean(1)), (a.mean(), b.mean()),
+                      (F.mse_loss(a, a * 0.3), TF.mse_loss(b, b * 0.3)),
+                      (F.mse_loss(a, a * 0.3, reduction="sum"),
+                       TF.mse_loss(b, b * 0.3, reduction="sum"))):
+        np.testing.assert_array_equal(got.float().numpy(), want.float().numpy())
+    v = np.array([2.0, 4.0, 8.0, 0.5, 1000.0, 100.0, 10.0, 3.0, 0.0, -1.0, np.inf])
+    for f in ("log2", "log10"):
+        got = getattr(minitorch.tensor(v).to(getattr(minitorch, dt)), f)()
+        want = getattr(torch.tensor(v).to(getattr(torch, dt)), f)()
+        np.testing.assert_array_equal(got.float().numpy(), want.float().numpy())
+    x = minitorch.tensor(data[:2], dtype=getattr(minitorch, dt), requires_grad=True)
+    x.mean().backward()
+    assert x.grad.dtype == x.dtype

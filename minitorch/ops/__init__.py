@@ -50,8 +50,8 @@ def install(Tensor) -> None:  # noqa: C901 - a flat table is the clearest form
         "nan_to_num": E.nan_to_num,
         "clamp": E.clamp, "clip": E.clamp, "where": lambda self, cond, other: E.where(
             cond, self, other),
-        "exp2": lambda self: 2.0 ** self, "log2": lambda self: E.log(self) / 0.6931471805599453,
-        "log10": lambda self: E.log(self) / 2.302585092994046,
+        "exp2": lambda self: 2.0 ** self, "log2": lambda self: E.log_base(self, 0.6931471805599453),
+        "log10": lambda self: E.log_base(self, 2.302585092994046),
         "reciprocal": lambda self: 1.0 / self, "expm1": E.expm1,
         "tan": E.tan,
         # reductions

@@ -518,6 +518,9 @@ def reflected_fn(cls):
 
     def fn(self, other):
         if check_zero:
+            if _is_bool(self) and _is_bool(other):  # (True // bool_tensor, as _binary_fn)
+                raise NotImplementedError(f'"{_BOOL_KERNEL.get(op, op + "_cpu")}" not '
+                                          f"implemented for 'Bool'")
             _check_int_zero_division(other, self)
         if type(other) is float or type(other) is int:
             r = _scalar_fast(self, other, op, to_float, True)
@@ -951,6 +954,15 @@ class NanToNum(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         return g * isfinite(x).to(g.dtype), None, None, None
+
+
+def log_base(self, ln_base: float):
+    """log2 / log10 as log(x) / ln(base); a float16/bfloat16 x in float32, rounded once
+    (rounding log(x) to 16 bits first made bfloat16 log2(2.) 0.99609375, floor 0)."""
+    if isinstance(self, Tensor) and self._data.dtype.itemsize == 2 and \
+            self._data.dtype.kind in "fV":
+        return (log(self.float()) / ln_base).to(self.dtype)
+    return log(self) / ln_base
 
 
 def nan_to_num(self, nan: float = 0.0, posinf=None, neginf=None):

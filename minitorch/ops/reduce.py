@@ -90,6 +90,9 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     n = 1
     for d in dims:
         n *= input._data.shape[d]
+    if input._data.dtype.itemsize == 2:  # float16/bfloat16: sum and divide in float32,
+        s = Sum.apply(input, dims, keepdim, D.float32)  # rounded once, as PyTorch's mean
+        return (s / n if n else s * float("nan")).to(input.dtype)
     s = Sum.apply(input, dims, keepdim, None)
     return s / n if n else s * float("nan")
 

@@ -118,10 +118,14 @@ class MseLoss(Function):
         if reduction == "none":
             out = sq
         else:
-            out = be.reduce("sum", sq, tuple(range(sq.ndim)), False)
+            low = sq.dtype.itemsize == 2 and sq.dtype.kind in "fV"
+            s32 = be.astype(sq, D.float32) if low else sq  # 16-bit: sum and mean in float32,
+            out = be.reduce("sum", s32, tuple(range(sq.ndim)), False)  # rounded once
             if reduction == "mean":
                 n = sq.size
                 out = be.binary("div", out, n) if n else be.binary("mul", out, float("nan"))
+            if low:
+                out = be.astype(out, x.dtype)
         if any(ctx.needs_input_grad):
             ctx.reduction_n = (reduction, n)
             ctx.d2 = _wrap(be.binary("mul", d, 2.0 / n if n else 0.0), x)
