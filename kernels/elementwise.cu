@@ -84,7 +84,7 @@ __device__ inline typename UnaryOut<OP, T>::type unary_apply(T x) {
         if (x >= 0) return (T)1 / ((T)1 + m_exp(-x));
         const T e = m_exp(x);
         return e / ((T)1 + e);
-    } else if constexpr (OP == UOP_RELU) return max_nan(x, (T)0);
+    } else if constexpr (OP == UOP_RELU) return x < (T)0 ? (T)0 : x;  // NaN and -0. stay
     else if constexpr (OP == UOP_FLOOR) { if constexpr (F) return m_floor(x); else return x; }
     else if constexpr (OP == UOP_CEIL) { if constexpr (F) return m_ceil(x); else return x; }
     else if constexpr (OP == UOP_ROUND) { if constexpr (F) return m_rint(x); else return x; }
@@ -109,14 +109,11 @@ template <typename T> __device__ inline T float_floor_divide(T a, T b) {
     }
     return m_copysign((T)0, a / b);
 }
+// PyTorch's remainder: fmod, moved into the divisor's sign; a zero result keeps fmod's
+// sign, the dividend's (NumPy gives it the divisor's: -6 % 3 is -0. here, 0. in NumPy)
 template <typename T> __device__ inline T float_remainder(T a, T b) {
     T mod = m_fmod(a, b);
-    if (b == 0) return mod;
-    if (mod != 0) {
-        if ((b < 0) != (mod < 0)) mod += b;
-    } else {
-        mod = m_copysign((T)0, b);
-    }
+    if (mod != 0 && ((b < 0) != (mod < 0))) mod += b;
     return mod;
 }
 // integers: the quotient rounds toward -inf; x/0 gives 0 (NumPy; the Tensor layer raises

@@ -741,10 +741,13 @@ def op_nn(g, x, shape, dt):
         if k and t.numel() and _is_float(t.dtype):
             v = t.detach().double().reshape(*shape[:nd - k], -1)
             spread = (v.amax(-1) - v.amin(-1)).abs()
-            if bool((spread <= 1e-6 * v.abs().amax(-1).clamp(min=1e-30)).any()):
+            if bool((spread <= 1e-6 * v.abs().amax(-1).clamp(min=1e-30)).any()) or \
+                    bool(v.isinf().any()):
                 # EXCLUDED: layer_norm over a group whose values are all equal: its input
                 # gradient (and PyTorch's FMA output) is then a ratio of rounding residues,
-                # as var/std's above
+                # as var/std's above.  And over an infinite input: which gradients come out
+                # inf and which NaN depends on the backward's algebra (as for an infinite
+                # weight below)
                 return None
         if g.chance(0.5):
             w, b = g.fresh(ns, dt, layout=False), g.fresh(ns, dt, layout=False)

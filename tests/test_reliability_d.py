@@ -847,3 +847,46 @@ def test_16bit_mean_log2_log10_round_once(dt):
     x = minitorch.tensor(data[:2], dtype=getattr(minitorch, dt), requires_grad=True)
     x.mean().backward()
     assert x.grad.dtype == x.dtype
+
+
+def test_relu_keeps_negative_zero(device):
+    """seeds 139565, 165078: relu(-0.) is -0. (PyTorch's clamp_min), so 1/relu(-0.) = -inf."""
+    def fn(m, dev):
+        x = m.tensor([-0.0, 0.0, -1.0, float("nan"), 2.0], device=dev)
+        return 1 / m.relu(x), 1 / m.nn.functional.relu(x.double())
+    _same(fn, device)
+
+
+def test_remainder_zero_has_the_dividends_sign(device):
+    """seed 158283: PyTorch's remainder is fmod moved into the divisor's sign; a zero keeps
+    fmod's sign (-6 % 3 is -0.; NumPy's is +0.)."""
+    def fn(m, dev):
+        a = m.tensor([-0.0, 0.0, 6.0, -6.0, 6.0, -6.0, 5.5, -5.5], device=dev)
+        b = m.tensor([3.0, -3.0, 3.0, 3.0, -3.0, -3.0, 2.0, 2.0], device=dev)
+        return 1 / (a % b), 1 / (a % 3), 1 / (7.0 % b), 1 / (a.double() % 2)
+    _same(fn, device)
+
+
+def test_pow_of_minus_inf_by_a_broadcast_half(device):
+    """seed 154211: an exponent array that is all 0.5 (expanded) takes NumPy's sqrt path;
+    C's pow (PyTorch's) gives (-inf) ** 0.5 = inf."""
+    def fn(m, dev):
+        a = m.tensor([1.03, -float("inf"), -0.558, -0.0], device=dev)
+        return a ** m.tensor([0.5], device=dev).expand(4), a ** m.tensor([0.5], device=dev)
+    _same(fn, device)
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+@pytest.mark.parametrize("dim", [0, 1])
+def test_16bit_scatter_add_sums_in_float32(dt, dim):
+    """seed 163857: PyTorch's CPU scatter_add of float16/bfloat16 sums each destination's
+    updates in float32 and rounds x + sum once."""
+    g = np.random.default_rng(0)
+    base = g.standard_normal((50, 4) if dim == 0 else (200, 4))
+    src = g.standard_normal((200, 4))
+    idx = g.integers(0, 50 if dim == 0 else 4, (200, 4))
+    got = minitorch.tensor(base).to(getattr(minitorch, dt)).scatter_add(
+        dim, minitorch.tensor(idx), minitorch.tensor(src).to(getattr(minitorch, dt)))
+    want = torch.tensor(base).to(getattr(torch, dt)).scatter_add(
+        dim, torch.tensor(idx), torch.tensor(src).to(getattr(torch, dt)))
+    np.testing.assert_array_equal(got.float().numpy(), want.float().numpy())

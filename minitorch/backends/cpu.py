@@ -42,12 +42,14 @@ def _int_pow(a, b):
 def _pow(a, b, out=None):
     try:
         r = np.power(a, b, out=out)
-        if np.ndim(b) == 0 and b == 0.5 and r.dtype.kind in "fV":
+        if r.dtype.kind in "fV" and (b == 0.5 if np.ndim(b) == 0 else
+                                     bool(np.any(np.asarray(b) == 0.5))):
             # NumPy computes x ** 0.5 (scalar exponent) as sqrt(x); C's pow (PyTorch's
             # and the kernels'; sqrt for float/double is chosen in ops.Pow) gives
             # pow(-0., .5) = +0. and pow(-inf, .5) = +inf
-            fixed = np.where(np.asarray(a) == -np.inf, np.inf, r + 0.0).astype(r.dtype,
-                                                                                copy=False)
+            # (an exponent array that is all 0.5 -- a broadcast one -- takes that path too)
+            fixed = np.where((np.asarray(a) == -np.inf) & (np.asarray(b) == 0.5), np.inf,
+                             r + 0.0).astype(r.dtype, copy=False)
             if out is None:
                 return fixed
             np.copyto(out, fixed)
@@ -67,10 +69,23 @@ _UNARY = {
     "bitwise_not": np.invert, "isnan": np.isnan, "expm1": np.expm1,
     "tan": np.tan,
 }
+def _remainder(a, b, out=None):
+    """PyTorch's remainder: NumPy's, but a zero result keeps the dividend's sign (fmod's)
+    where NumPy gives it the divisor's (-6 % 3 is -0. in PyTorch)."""
+    r = np.remainder(a, b, out=out)
+    if r.__class__ is not np.ndarray:
+        r = np.asarray(r)
+    if r.dtype.kind in "fV" and r.size:
+        zero = r == 0
+        if zero.any():
+            np.copyto(r, np.copysign(r, np.asarray(a, dtype=r.dtype)), where=zero)
+    return r
+
+
 _BINARY = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
     "pow": _pow, "maximum": np.maximum, "minimum": np.minimum,
-    "floor_divide": np.floor_divide, "remainder": np.remainder, "fmod": np.fmod,
+    "floor_divide": np.floor_divide, "remainder": _remainder, "fmod": np.fmod,
     "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
     "gt": np.greater, "ge": np.greater_equal, "bitwise_and": np.bitwise_and,
     "bitwise_or": np.bitwise_or, "bitwise_xor": np.bitwise_xor,
@@ -260,8 +275,11 @@ class CpuBackend(Backend):
         f = _UNARY.get(op)
         if f is not None:
             return _arr(f(x))
-        if op == "relu":
-            return _arr(np.maximum(x, x.dtype.type(0)))
+        if op == "relu":  # x < 0 ? 0 : x -- NaN stays, and -0. stays (PyTorch's clamp_min)
+            r = np.maximum(x, x.dtype.type(0))
+            if x.dtype.kind in "fV" and r.size:
+                np.copyto(r, x, where=(x == 0))
+            return _arr(r)
         if op in ("sigmoid", "rsqrt") and x.dtype.itemsize == 2 and x.dtype.kind in "fV":
             # float16/bfloat16: the composite in float32, rounded once (PyTorch's opmath;
             # rounding each step in 16 bits is off by an ulp: bfloat16 sigmoid(4.5))
@@ -376,7 +394,15 @@ class CpuBackend(Backend):
         # element (i, j, k) of index/src adds src[i,j,k] into x[i, index[i,j,k], k] (dim=1)
         grids = list(np.indices(index.shape, sparse=True))
         grids[dim] = index
-        np.add.at(x, tuple(grids), src[tuple(slice(0, s) for s in index.shape)])
+        vals = src[tuple(slice(0, s) for s in index.shape)]
+        if _is_low(x) and index.size:
+            # float16/bfloat16: PyTorch's CPU kernel sums the updates of each destination
+            # in float32 (in order, from 0), adds that to x in float32 and rounds once
+            acc = np.zeros(x.shape, np.float32)
+            np.add.at(acc, tuple(grids), vals.astype(np.float32))
+            np.copyto(x, (x.astype(np.float32) + acc).astype(x.dtype))
+            return
+        np.add.at(x, tuple(grids), vals)
 
     def nonzero(self, x):
         return tuple(i.astype(np.int64, copy=False) for i in np.nonzero(x))

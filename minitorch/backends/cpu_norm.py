@@ -187,12 +187,18 @@ def layer_norm_backward(self, grad, x, mean, rstd, weight):
     dbias = np.add.reduce(grad, axis=0)
     dweight = np.einsum("ij,ij->j", grad, xhat)
     gw = grad * weight if weight is not None else grad.copy()
-    a = np.add.reduce(gw, axis=1)
-    a /= n                                      # mean(gw)
-    b = np.einsum("ij,ij->i", gw, xhat)
-    b /= n                                      # mean(gw * xhat)
-    xhat *= b[:, None]
-    gw -= a[:, None]
-    gw -= xhat
-    gw *= rstd[:, None]
+    # PyTorch's CPU algebra (so that inf/NaN gradients land where its do): with
+    # ds = sum(gw * x) and db = sum(gw) per row,
+    #   b = (db * mean - ds) * rstd^3 / n,  c = -b * mean - db * rstd / n,
+    #   dx = rstd * gw + b * x + c
+    # (the kernels keep the x̂ form, rstd * (gw - mean(gw) - x̂ * mean(gw * x̂)), as
+    # PyTorch's CUDA kernels do)
+    ds = np.einsum("ij,ij->i", gw, x)
+    db = np.add.reduce(gw, axis=1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        b = (db * mean - ds) * (rstd * rstd * rstd) / n
+        c = -b * mean - db * rstd / n
+        gw *= rstd[:, None]
+        gw += b[:, None] * x
+        gw += c[:, None]
     return gw, dweight, dbias
