@@ -276,7 +276,7 @@ class CpuBackend(Backend):
         if f is not None:
             return _arr(f(x))
         if op == "relu":  # x < 0 ? 0 : x -- NaN stays, and -0. stays (PyTorch's clamp_min)
-            r = np.maximum(x, x.dtype.type(0))
+            r = _arr(np.maximum(x, x.dtype.type(0)))  # (0-d: NumPy returns a scalar)
             if x.dtype.kind in "fV" and r.size:
                 np.copyto(r, x, where=(x == 0))
             return _arr(r)
