@@ -890,3 +890,22 @@ def test_16bit_scatter_add_sums_in_float32(dt, dim):
     want = torch.tensor(base).to(getattr(torch, dt)).scatter_add(
         dim, torch.tensor(idx), torch.tensor(src).to(getattr(torch, dt)))
     np.testing.assert_array_equal(got.float().numpy(), want.float().numpy())
+
+
+@pytest.mark.parametrize("dim", [1, 5, -3, 0])
+def test_cat_of_only_empty_vectors_ignores_dim(device, dim):
+    """seeds 183558, 243019: when every input is a 1-D empty tensor (the legacy skip rule),
+    PyTorch returns an empty tensor of the promoted dtype without checking ``dim``."""
+    _same(lambda m, dev: m.cat([m.zeros(0, dtype=m.float16, device=dev),
+                                m.zeros(0, device=dev)], dim), device)
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+@pytest.mark.parametrize("kw", [{}, {"beta": 2, "threshold": 20}, {"beta": 0.5, "threshold": 1}],
+                         ids=str)
+def test_16bit_softplus_rounds_once(dt, kw):
+    """seed 175876."""
+    x = np.random.default_rng(0).standard_normal(2000) * 4
+    got = minitorch.nn.functional.softplus(minitorch.tensor(x).to(getattr(minitorch, dt)), **kw)
+    want = torch.nn.functional.softplus(torch.tensor(x).to(getattr(torch, dt)), **kw)
+    np.testing.assert_array_equal(got.float().numpy(), want.float().numpy())

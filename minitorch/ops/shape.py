@@ -412,7 +412,8 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         if t._data.ndim == 0:
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
                                f"concatenated")
-    d = _wrap_dim(dim, nd)
+    # every input a 1-D empty tensor: PyTorch returns one without looking at ``dim``
+    d = 0 if all(_skipped(t) for t in ts) else _wrap_dim(dim, nd)
     for i, t in enumerate(ts):
         if t._device is not ref._device:
             raise _device_error(ref, t)

@@ -403,6 +403,8 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta·x)) / beta, and x itself where beta·x > threshold."""
     _float_only(input, "softplus_cpu")
+    if input.dtype.itemsize == 2:  # float16/bfloat16: in float32, rounded once (PyTorch)
+        return softplus(input.float(), beta, threshold).to(input.dtype)
     bx = input * beta if beta != 1.0 else input
     over = bx > threshold
     soft = where(over, 0.0, bx).exp().log1p()  # (not clamp: a NaN's gradient stays NaN)
