@@ -4,8 +4,10 @@
 //   layer_norm_fwd      mean[r] = sum_j x[r,j] / cols
 //                       rstd[r] = 1 / sqrt(sum_j (x[r,j] - mean[r])^2 / cols + eps)
 //                       y[r,j]  = (x[r,j] - mean[r]) * rstd[r] * w[j] + b[j]
-//   layer_norm_bwd_dx   with xhat = (x - mean) * rstd and gw = g * w (per row r):
-//                       dx = rstd * (gw - sum(gw)/cols - xhat * sum(gw * xhat)/cols)
+//   layer_norm_bwd_dx   with gw = g * w, ds = sum(gw * x), db = sum(gw) (per row r),
+//                       b = (db * mean - ds) * rstd^3 / cols, c = -b * mean - db * rstd / cols:
+//                       dx = rstd * gw + b * x + c  (= rstd * (gw - mean(gw) - xhat *
+//                       mean(gw * xhat)); PyTorch's CPU algebra, whose inf/NaN it shares)
 //   layer_norm_bwd_dwdb dw[j] = sum_r g[r,j] * xhat[r,j],   db[j] = sum_r g[r,j]
 //   The forward saves mean and rstd (2 numbers per row) so the backward never recomputes
 //   the statistics: the whole op is one launch forward and two backward, where the
@@ -93,14 +95,18 @@ __global__ void layer_norm_bwd_dx(const T* __restrict__ g, const T* __restrict__
         T sa = T(0), sb = T(0);
         for (i64 j = lane; j < cols; j += 32) {
             const T gw = hw ? gr[j] * w[j] : gr[j];
-            sa += gw;
-            sb += gw * ((xr[j] - mu) * rs);
+            sa += gw;            // db = sum(gw)
+            sb += gw * xr[j];    // ds = sum(gw * x)
         }
-        const T a = ln_warp_sum(sa) / T(cols), bb = ln_warp_sum(sb) / T(cols);
+        const T db = ln_warp_sum(sa), ds = ln_warp_sum(sb);
+        // PyTorch's CPU algebra (minitorch's cpu backend too), so that inf/NaN gradients
+        // land where its do: dx = rstd * gw + b * x + c
+        const T b = (db * mu - ds) * rs * rs * rs / T(cols);
+        const T c = -b * mu - db * rs / T(cols);
         T* out = dx + r * cols;
         for (i64 j = lane; j < cols; j += 32) {
             const T gw = hw ? gr[j] * w[j] : gr[j];
-            out[j] = rs * (gw - a - ((xr[j] - mu) * rs) * bb);
+            out[j] = rs * gw + b * xr[j] + c;
         }
     }
 }

@@ -909,3 +909,4 @@ def test_16bit_softplus_rounds_once(dt, kw):
     got = minitorch.nn.functional.softplus(minitorch.tensor(x).to(getattr(minitorch, dt)), **kw)
     want = torch.nn.functional.softplus(torch.tensor(x).to(getattr(torch, dt)), **kw)
     np.testing.assert_array_equal(got.float().numpy(), want.float().numpy())
+

@@ -191,8 +191,7 @@ def layer_norm_backward(self, grad, x, mean, rstd, weight):
     # ds = sum(gw * x) and db = sum(gw) per row,
     #   b = (db * mean - ds) * rstd^3 / n,  c = -b * mean - db * rstd / n,
     #   dx = rstd * gw + b * x + c
-    # (the kernels keep the x̂ form, rstd * (gw - mean(gw) - x̂ * mean(gw * x̂)), as
-    # PyTorch's CUDA kernels do)
+    # (kernels/norm.cu computes the same)
     ds = np.einsum("ij,ij->i", gw, x)
     db = np.add.reduce(gw, axis=1)
     with np.errstate(invalid="ignore", over="ignore"):
