@@ -25,15 +25,21 @@ N = int(os.environ.get("MINITORCH_FUZZ_MANY") or os.environ.get("MINITORCH_FUZZ_
 BLOCK = 25  # seeds per test item: per-item overhead stays small, failures still name seeds
 
 
-@pytest.mark.parametrize("block", range(SEED0, SEED0 + N, BLOCK),
-                         ids=lambda b: f"seeds{b}-{min(b + BLOCK, SEED0 + N) - 1}")
-def test_fuzz_parity(device, block):
+def _disagreements(seeds, device):
+    """The described programs (with PyTorch's verdict) of the seeds that disagree."""
     failures = []
-    for seed in range(block, min(block + BLOCK, SEED0 + N)):
+    for seed in seeds:
         case = _fuzz.generate(seed, torch)
         msg = _fuzz.check(case, device, minitorch, torch)
         if msg is not None:
             failures.append(f"{_fuzz.describe(case, device)}\n# -> {msg}\n")
+    return failures
+
+
+@pytest.mark.parametrize("block", range(SEED0, SEED0 + N, BLOCK),
+                         ids=lambda b: f"seeds{b}-{min(b + BLOCK, SEED0 + N) - 1}")
+def test_fuzz_parity(device, block):
+    failures = _disagreements(range(block, min(block + BLOCK, SEED0 + N)), device)
     assert not failures, (f"{len(failures)} fuzz case(s) disagree with PyTorch:\n\n"
                           + "\n".join(failures))
 
@@ -52,12 +58,7 @@ FOUND = [1709, 3564, 3622, 4267, 4901, 4968, 5619, 5923, 6144, 6802, 7132, 7570,
 
 
 def test_fuzz_regression_seeds(device):
-    failures = []
-    for seed in FOUND:
-        case = _fuzz.generate(seed, torch)
-        msg = _fuzz.check(case, device, minitorch, torch)
-        if msg is not None:
-            failures.append(f"{_fuzz.describe(case, device)}\n# -> {msg}\n")
+    failures = _disagreements(FOUND, device)
     assert not failures, (f"{len(failures)} regression seed(s) disagree with PyTorch:\n\n"
                           + "\n".join(failures))
 

@@ -279,8 +279,8 @@ class CpuBackend(Backend):
             r = _arr(np.maximum(x, x.dtype.type(0)))  # (0-d: NumPy returns a scalar)
             if x.dtype.kind in "fV" and r.size:
                 np.copyto(r, x, where=(x == 0))
-            return _arr(r)
-        if op in ("sigmoid", "rsqrt") and x.dtype.itemsize == 2 and x.dtype.kind in "fV":
+            return r
+        if op in ("sigmoid", "rsqrt") and _is_low(x):
             # float16/bfloat16: the composite in float32, rounded once (PyTorch's opmath;
             # rounding each step in 16 bits is off by an ulp: bfloat16 sigmoid(4.5))
             return _arr(self.unary(op, x.astype(np.float32)).astype(x.dtype))
@@ -327,7 +327,7 @@ class CpuBackend(Backend):
             if keepdim:
                 r = r.reshape(tuple(1 if i in red else x.shape[i] for i in range(nd)))
             return _arr(r)
-        if op in ("sum", "prod") and _is_low(x):  # accumulate in float32, round once
+        if op == "sum" and _is_low(x):  # accumulate in float32, round once
             return self.reduce(op, x.astype(np.float32), axes, keepdim).astype(x.dtype)
         r = _REDUCE[op](x, axis=axes, keepdims=keepdim)
         if r.__class__ is not _nd:
@@ -580,8 +580,8 @@ class CpuBackend(Backend):
         valid = target != ignore_index
         rows = np.nonzero(valid)[0]
         g[rows, target[rows]] -= 1
-        g[valid] *= grad[valid, None]
-        g[~valid] *= 0  # PyTorch's log_softmax backward, 0 - p*0: NaN where p is NaN
+        # ignored rows: p * 0 (PyTorch's log_softmax backward, 0 - p*0: NaN where p is NaN)
+        g *= np.where(valid, grad, 0)[:, None]
         return g
 
     # optimizer updates: PyTorch's arithmetic, one NumPy in-place operator per step of its

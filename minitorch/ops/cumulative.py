@@ -19,7 +19,6 @@ from ..tensor import Tensor, _wrap_dim
 
 
 def _scan(input: Tensor, dim: int, dtype, op: str) -> Tensor:
-    from .shape import cat
     d = _wrap_dim(dim, max(input.dim(), 1))  # (PyTorch checks the dim before the dtype)
     x = input
     if dtype is not None:
@@ -80,14 +79,13 @@ class Cumprod(Function):
         n = x.shape[d]
         if x.numel() <= 1 or n == 1:
             return g, None
-        prior = cat([x.new_ones((*x.shape[:d], 1, *x.shape[d + 1:])), out.narrow(d, 0, n - 1)],
-                    d)                        # the product of the elements before each one
+        edge = (*x.shape[:d], 1, *x.shape[d + 1:])
+        prior = cat([x.new_ones(edge), out.narrow(d, 0, n - 1)], d)  # product of those before
         if is_grad_enabled():
             # create_graph: the exact derivative without divisions or masks, so that it
             # differentiates again (PyTorch switches formulas here too): dx_j = prod(x[:j])
             # * R_j, with R_j = g_j + x_{j+1} R_{j+1} (a reversed affine scan)
-            a = cat([x.narrow(d, 1, n - 1), x.new_zeros((*x.shape[:d], 1, *x.shape[d + 1:]))],
-                    d)
+            a = cat([x.narrow(d, 1, n - 1), x.new_zeros(edge)], d)
             return prior * _affine_rscan(a, g, d), None
 
         def rcumsum(t):

@@ -77,10 +77,6 @@ def _reduce_alone(x: Tensor, s: str, keep: set, squeeze_ones: bool = False):
     return x, s
 
 
-def _drop(s: str, c: str) -> str:
-    return s.replace(c, "")
-
-
 def _contract(a: Tensor, sa: str, b: Tensor, sb: str, keep: set):
     # A contracted letter of size 1 on one side needs no product: as PyTorch does, the other
     # side is summed over it (size 1 on both: both squeezed).  With no contracted letter
@@ -96,7 +92,7 @@ def _contract(a: Tensor, sa: str, b: Tensor, sb: str, keep: set):
             a, b = a.sum(i), b.squeeze(j)
         else:
             continue
-        sa, sb = _drop(sa, c), _drop(sb, c)
+        sa, sb = sa.replace(c, ""), sb.replace(c, "")
     if not any(c in sb and c not in keep for c in sa):
         batch = [c for c in sa if c in sb]
         left = [c for c in sa if c not in sb]

@@ -240,12 +240,10 @@ class Pow(_Binary):
         # PyTorch's pow casts a Python float to a float16/bfloat16 tensor's dtype (the other
         # binary ops keep it in float32): bfloat16 x ** 1.004 is x ** 1.0078125, and the
         # backward's x ** (1e-3 - 1) is x ** -1.0 (so -inf at -0.0)
-        if b.__class__ is float and a.__class__ is Tensor and a._data.dtype.itemsize == 2 \
-                and a._data.dtype.kind in "fV":
-            b = float(a.dtype.np.type(b))
-        elif a.__class__ is float and b.__class__ is Tensor and b._data.dtype.itemsize == 2 \
-                and b._data.dtype.kind in "fV":
-            a = float(b.dtype.np.type(a))
+        low = next((t for t in (a, b) if t.__class__ is Tensor and t._data.dtype.itemsize == 2
+                    and t._data.dtype.kind in "fV"), None)
+        if low is not None:
+            a, b = (float(low.dtype.np.type(v)) if v.__class__ is float else v for v in (a, b))
         if (b.__class__ is float and (b == 0.5 or b == -0.5) and a.__class__ is Tensor
                 and a._data.dtype in _ROOT_DTYPES):
             # PyTorch computes float/double/bfloat16 (not half) x ** 0.5 as sqrt(x) and

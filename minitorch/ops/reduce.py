@@ -72,7 +72,6 @@ class Sum(Function):
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A001
     dims = norm_dims(dim, input._data.ndim, True)  # (PyTorch checks the dims first)
     if dtype is not None and input._requires_grad:
-        from ..autograd.function import is_grad_enabled
         dt = D.to_dtype(dtype)
         if not dt.is_floating_point and is_grad_enabled():
             raise RuntimeError(f"Autograd not support dtype: {dt.pt_name}")
@@ -123,14 +122,15 @@ class Prod(Function):
         # with zeros; also where inf meets them).  Chosen on the device (no sync): both
         # computed, ``where`` on whether the input holds a zero at all.
         full = Prod.apply(a, dims, True, whole).expand(shape)
-        zero = (a == 0).any()
+        is_zero = a == 0
+        zero = is_zero.any()
         safe = D_where(zero, 1.0, a)  # (no 0 divisor: the unused branch's gradient is no NaN)
         others = D_where(zero, _exclusive_prod(a, dims), full / safe)
         if whole and not is_grad_enabled():
             # PyTorch's prod() rule (not prod(dim)'s): two zeros or more and no graph to
             # build -> zeros (NaNs elsewhere included); with create_graph, the exclusive
             # products
-            return D_where((a == 0).sum() >= 2, 0.0, gk * others), None, None, None
+            return D_where(is_zero.sum() >= 2, 0.0, gk * others), None, None, None
         return gk * others, None, None, None
 
 
